@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What every pinscope BPF object includes: config, the shared ring buffer, drop counters. */
+#ifndef PINSCOPE_COMMON_BPF_H
+#define PINSCOPE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct ps_cfg cfg = {};
+
+/* Set by user space once every chosen hook is attached: nothing counts before that. */
+volatile bool ready = false;
+
+/* Each skeleton has these two; the loader makes them all share one map (bpf_map__reuse_fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_DROP_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline void ps_drop(enum ps_drop_reason reason)
+{
+	__u32 key = reason;
+	__u64 *v = bpf_map_lookup_elem(&drops, &key);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u32 ps_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Should the current task's activity be recorded? */
+static __always_inline bool ps_want_current(void)
+{
+	__u32 tgid = ps_tgid();
+
+	if (!ready || tgid == cfg.self_tgid)
+		return false;
+	if (cfg.filter_tgid && tgid != cfg.filter_tgid)
+		return false;
+	if (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup)
+		return false;
+	return true;
+}
+
+static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 size, __u8 tier)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->size = size;
+	h->tier = tier;
+	h->flags = 0;
+	h->cpu = bpf_get_smp_processor_id();
+	h->tgid = id >> 32;
+	h->tid = (__u32)id;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Reserve a record and fill its header; counts the loss when the ring buffer is full. */
+#define ps_reserve(type_id, T, tier)                                                               \
+	({                                                                                         \
+		T *__e = bpf_ringbuf_reserve(&events, sizeof(T), 0);                                \
+		if (__e)                                                                           \
+			ps_fill_hdr(&__e->h, type_id, sizeof(T), tier);                           \
+		else                                                                               \
+			ps_drop(PS_DROP_RINGBUF);                                                  \
+		__e;                                                                               \
+	})
+
+#define ps_submit(e) bpf_ringbuf_submit(e, 0)
+
+#endif /* PINSCOPE_COMMON_BPF_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The event ABI between bpf/ and src/: the only place it is written down.
+ *
+ * Every record starts with struct ps_ev_hdr; `size` is the whole record. Records produced in
+ * user space (procfs samples, seeds, the end marker) use the same layout and tier PS_TIER_PROCFS
+ * or PS_TIER_USER, so the recorder and the aggregate never care where a record came from.
+ * Fixed-width types, explicit padding, no pointers: kernel addresses travel as __u64 identities.
+ */
+#ifndef PINSCOPE_EVENTS_H
+#define PINSCOPE_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PS_ABI_VERSION 1
+#define PS_COMM_LEN    16
+#define PS_MAX_STACK   16
+#define PS_SLOT_ALL    0xffffffffu
+
+enum ps_ev_type {
+	PS_EV_PIN = 1,	   /* pages pinned by a holder object (one buffer, one GUP call) */
+	PS_EV_UNPIN,	   /* pages released: one slot, or PS_SLOT_ALL of an object */
+	PS_EV_OBJ_SYNC,	   /* the object's pins are re-stated by the PS_EV_PIN records that follow */
+	PS_EV_PROC_EXIT,   /* a thread group ended; its pins may outlive it */
+	PS_EV_OBJ_TEARDOWN, /* the kernel began releasing an object (e.g. io_uring exit work) */
+	PS_EV_PROCFS,	   /* user space: per-process VmPin/VmLck sample */
+	PS_EV_VMSTAT,	   /* user space: global nr_foll_pin_* sample */
+	PS_EV_MARK,	   /* user space: start/end of a run, tier decisions */
+	PS_EV_GMEM,	   /* guest_memfd lifecycle */
+	PS_EV_CONV,	   /* shared<->private conversion request/result */
+	PS_EV_VM_EXIT,	   /* KVM exit to user space (memory-fault exits ask for conversions) */
+	PS_EV_TLB,	   /* TLB flush / shootdown */
+	PS_EV_LOSS,	   /* user space: loss counters (BPF drops, malformed records) so far */
+	PS_EV_TYPE_MAX,
+};
+
+enum ps_tier {
+	PS_TIER_NONE = 0,
+	PS_TIER_FENTRY,
+	PS_TIER_KPROBE,
+	PS_TIER_RAW_TP,
+	PS_TIER_TP,
+	PS_TIER_SYSCALL,
+	PS_TIER_PROCFS,
+	PS_TIER_USER,
+	PS_TIER_MAX,
+};
+
+enum ps_subsys {
+	PS_SUB_UNKNOWN = 0,
+	PS_SUB_IO_URING,
+	PS_SUB_VFIO,
+	PS_SUB_IOMMUFD,
+	PS_SUB_RDMA,
+	PS_SUB_KVM,
+	PS_SUB_VHOST,
+	PS_SUB_UDMABUF,
+	PS_SUB_GUP, /* short-term or unattributed GUP (O_DIRECT, ptrace, ...) */
+	PS_SUB_MAX,
+};
+
+enum ps_backing {
+	PS_BACK_UNKNOWN = 0,
+	PS_BACK_ANON,
+	PS_BACK_FILE,
+	PS_BACK_SHMEM,
+	PS_BACK_GMEM,
+	PS_BACK_HUGETLB,
+	PS_BACK_MAX,
+};
+
+/* ps_ev_hdr.flags */
+#define PS_F_SEED     0x01 /* describes state that existed before pinscope started */
+#define PS_F_LONGTERM 0x02 /* FOLL_LONGTERM pin */
+#define PS_F_SYNTH    0x04 /* made in user space */
+
+enum ps_unpin_reason {
+	PS_UNPIN_UNREGISTER = 1, /* the holder asked (IORING_UNREGISTER_BUFFERS, unmap ioctl) */
+	PS_UNPIN_UPDATE,	 /* a slot was replaced */
+	PS_UNPIN_TEARDOWN,	 /* the kernel released the object (ring exit work, fd close) */
+	PS_UNPIN_FUNC,		 /* a release function (unpin_user_pages*) */
+};
+
+enum ps_drop_reason {
+	PS_DROP_RINGBUF = 0, /* bpf_ringbuf_reserve failed */
+	PS_DROP_MAP_FULL,    /* an in-BPF table was full */
+	PS_DROP_READ,	     /* a user or kernel read failed */
+	PS_DROP_TRUNC,	     /* a list was longer than the bounded loop walks */
+	PS_DROP_MAX,
+};
+
+struct ps_ev_hdr {
+	__u16 type;
+	__u16 size;
+	__u8 tier;
+	__u8 flags;
+	__u16 cpu;
+	__u32 tgid;
+	__u32 tid;
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+	__u64 cgroup_id;
+	char comm[PS_COMM_LEN];
+};
+
+struct ps_ev_pin {
+	struct ps_ev_hdr h;
+	__u64 obj;	  /* holder object identity (io_ring_ctx, vfio_dma, first page) */
+	__u32 slot;	  /* buffer index inside obj */
+	__u8 subsys;	  /* enum ps_subsys */
+	__u8 backing;	  /* enum ps_backing */
+	__u8 nr_ustack;	  /* valid entries of ustack */
+	__u8 pad0;
+	__u64 uaddr;	  /* user address of the pinned range */
+	__u64 len;	  /* bytes */
+	__u64 pages;	  /* 4 KiB pages pinned (what nr_foll_pin_acquired counts) */
+	__u64 acct_pages; /* pages charged to the mm (what VmPin counts), if the tier knows */
+	__u64 ino;	  /* backing inode, 0 for anonymous memory */
+	__u32 dev;	  /* backing superblock dev */
+	__u32 pad1;
+	__u64 ustack[PS_MAX_STACK];
+};
+
+struct ps_ev_unpin {
+	struct ps_ev_hdr h;
+	__u64 obj;
+	__u32 slot;
+	__u8 subsys;
+	__u8 reason; /* enum ps_unpin_reason */
+	__u16 pad0;
+	__u64 pages; /* 0 when the tier does not know: the aggregate uses what it recorded */
+};
+
+struct ps_ev_obj {
+	struct ps_ev_hdr h;
+	__u64 obj;
+	__u32 nr; /* PS_EV_OBJ_SYNC: records that follow */
+	__s32 fd; /* seeding: pinscope's duplicate of the holder's fd, else -1 */
+	__u8 subsys;
+	__u8 pad0[3];
+};
+
+struct ps_ev_procfs {
+	struct ps_ev_hdr h; /* tgid: the process sampled */
+	__u64 vmpin_kb;
+	__u64 vmlck_kb;
+	__u32 alive; /* 0: /proc/PID was gone */
+	__u32 pad0;
+};
+
+struct ps_ev_vmstat {
+	struct ps_ev_hdr h;
+	__u64 foll_pin_acquired;
+	__u64 foll_pin_released;
+};
+
+enum ps_mark_kind {
+	PS_MARK_START = 1,
+	PS_MARK_END,
+	PS_MARK_READY, /* every chosen hook attached: counting starts */
+};
+
+struct ps_ev_mark {
+	struct ps_ev_hdr h;
+	__u32 kind;
+	__u32 pad0;
+	__u64 wall_ns; /* CLOCK_REALTIME at the same instant as h.ts_ns */
+};
+
+struct ps_ev_loss {
+	struct ps_ev_hdr h;
+	__u64 drops[PS_DROP_MAX]; /* BPF side, summed over CPUs */
+	__u64 malformed;	  /* records the decoder refused */
+};
+
+/* Configuration set in .rodata before load. */
+struct ps_cfg {
+	__u32 self_tgid;   /* pinscope itself */
+	__u32 filter_tgid; /* 0: all */
+	__u64 filter_cgroup;
+	__u64 io_ring_exit_work; /* kallsyms address of io_ring_exit_work, 0 if unknown */
+	__u64 io_uring_release; /* kallsyms: io_uring_release, names an io_uring file */
+	__u64 kvm_gmem_mmap;	 /* kallsyms: kvm_gmem_mmap, names a guest_memfd file */
+	__u64 shmem_mmap;	 /* kallsyms: shmem_mmap, names shmem/memfd */
+	__u64 hugetlbfs_mmap;	 /* kallsyms: hugetlbfs_file_mmap */
+	__u32 max_bufs;		 /* bound on buffers walked per io_uring call */
+	__u32 pad0;
+};
+
+#endif /* PINSCOPE_EVENTS_H */

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Pins at the syscall/tracepoint tier: io_uring fixed buffers.
+ *
+ * Works where function hooks are refused. A buffer operation is seen at syscall entry, its ring
+ * (io_ring_ctx) at the io_uring:io_uring_register tracepoint, and at syscall exit the ring's
+ * whole buffer table is read from the kernel with CO-RE and re-stated (PS_EV_OBJ_SYNC + one
+ * PS_EV_PIN per buffer), so pages and charged pages are the kernel's own numbers. The ring's
+ * teardown (io_ring_exit_work, which unpins a closed or dead ring asynchronously) is seen on the
+ * workqueue tracepoints.
+ */
+#include "common.bpf.h"
+
+#define IORING_REGISTER_BUFFERS		0
+#define IORING_UNREGISTER_BUFFERS	1
+#define IORING_REGISTER_BUFFERS2	15
+#define IORING_REGISTER_BUFFERS_UPDATE	16
+#define IORING_REGISTER_CLONE_BUFFERS	30
+#define IORING_REGISTER_USE_REGISTERED_RING (1U << 31)
+
+#define PS_MAX_BUFS_HARD 16384 /* IORING_MAX_REG_BUFFERS */
+
+/* io_uring buffer tables before 6.18 (commit "io_uring/rsrc: unify file and buffer resource
+ * tables" replaced user_bufs/nr_user_bufs with buf_table). */
+struct io_ring_ctx___old {
+	struct io_mapped_ubuf **user_bufs;
+	unsigned int nr_user_bufs;
+} __attribute__((preserve_access_index));
+
+/* 6.1 described a buffer by its end address; 6.12 switched to a length. */
+struct io_mapped_ubuf___old {
+	__u64 ubuf;
+	__u64 ubuf_end;
+} __attribute__((preserve_access_index));
+
+struct reg_call {
+	__u64 ctx;
+	__u32 opcode;
+	__u32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tid */
+	__type(value, struct reg_call);
+} pins_inflight SEC(".maps");
+
+/* Thread groups holding io_uring buffers: only their exits are reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} pins_holders SEC(".maps");
+
+struct walk_scratch {
+	__u64 ustack[PS_MAX_STACK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_scratch);
+} pins_scratch SEC(".maps");
+
+struct walk_ctx {
+	__u64 ring;
+	struct walk_scratch *scratch;
+	__u32 nr_ustack;
+	__u8 flags;
+	bool own_mm; /* current is the ring's owner: user addresses can be resolved */
+};
+
+struct vma_ctx {
+	__u64 ino;
+	__u32 dev;
+	__u8 backing;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_ctx *v = data;
+	struct file *f = BPF_CORE_READ(vma, vm_file);
+	__u64 mmap_fn;
+
+	if (!f) {
+		v->backing = PS_BACK_ANON;
+		return 0;
+	}
+	mmap_fn = (__u64)BPF_CORE_READ(f, f_op, mmap);
+	if (cfg.kvm_gmem_mmap && mmap_fn == cfg.kvm_gmem_mmap)
+		v->backing = PS_BACK_GMEM;
+	else if (cfg.shmem_mmap && mmap_fn == cfg.shmem_mmap)
+		v->backing = PS_BACK_SHMEM;
+	else if (cfg.hugetlbfs_mmap && mmap_fn == cfg.hugetlbfs_mmap)
+		v->backing = PS_BACK_HUGETLB;
+	else
+		v->backing = PS_BACK_FILE;
+	v->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	v->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	return 0;
+}
+
+static __always_inline struct io_mapped_ubuf *ring_buf(void *ring, __u32 i)
+{
+	struct io_mapped_ubuf *imu = NULL;
+
+	if (bpf_core_field_exists(((struct io_ring_ctx *)0)->buf_table)) {
+		struct io_ring_ctx *ctx = ring;
+		struct io_rsrc_node **nodes = BPF_CORE_READ(ctx, buf_table.nodes);
+		struct io_rsrc_node *node = NULL;
+
+		if (!nodes || bpf_probe_read_kernel(&node, sizeof(node), &nodes[i]) || !node)
+			return NULL;
+		imu = BPF_CORE_READ(node, buf);
+	} else {
+		struct io_ring_ctx___old *ctx = ring;
+		struct io_mapped_ubuf **bufs = BPF_CORE_READ(ctx, user_bufs);
+
+		if (!bufs || bpf_probe_read_kernel(&imu, sizeof(imu), &bufs[i]))
+			return NULL;
+	}
+	return imu;
+}
+
+static __always_inline __u32 ring_nr_bufs(void *ring)
+{
+	if (bpf_core_field_exists(((struct io_ring_ctx *)0)->buf_table))
+		return BPF_CORE_READ((struct io_ring_ctx *)ring, buf_table.nr);
+	return BPF_CORE_READ((struct io_ring_ctx___old *)ring, nr_user_bufs);
+}
+
+static long walk_cb(__u64 i, void *data)
+{
+	struct walk_ctx *w = data;
+	struct io_mapped_ubuf *imu = ring_buf((void *)w->ring, i);
+	struct ps_ev_pin *e;
+	__u64 ubuf, len;
+
+	if (!imu)
+		return 0;
+	ubuf = BPF_CORE_READ(imu, ubuf);
+	if (bpf_core_field_exists(imu->len))
+		len = BPF_CORE_READ(imu, len);
+	else
+		len = BPF_CORE_READ((struct io_mapped_ubuf___old *)imu, ubuf_end) - ubuf;
+	/* Sparse slots point at a dummy buffer (ubuf -1) before 6.18. */
+	if (ubuf == (__u64)-1 || len == 0 || len > (1ULL << 40))
+		return 0;
+	if (bpf_core_field_exists(imu->is_kbuf) && BPF_CORE_READ(imu, is_kbuf))
+		return 0;
+
+	e = ps_reserve(PS_EV_PIN, struct ps_ev_pin, PS_TIER_SYSCALL);
+	if (!e)
+		return 0;
+	e->h.flags = w->flags | PS_F_LONGTERM;
+	e->obj = w->ring;
+	e->slot = i;
+	e->subsys = PS_SUB_IO_URING;
+	e->backing = PS_BACK_UNKNOWN;
+	e->uaddr = ubuf;
+	e->len = len;
+	e->pages = ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	e->acct_pages = BPF_CORE_READ(imu, acct_pages);
+	e->ino = 0;
+	e->dev = 0;
+	e->pad0 = 0;
+	e->pad1 = 0;
+	e->nr_ustack = 0;
+	__builtin_memset(e->ustack, 0, sizeof(e->ustack));
+	if (w->own_mm) {
+		struct vma_ctx v = {};
+
+		bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, &v, 0);
+		e->backing = v.backing;
+		e->ino = v.ino;
+		e->dev = v.dev;
+		if (w->scratch) {
+			e->nr_ustack = w->nr_ustack;
+			__builtin_memcpy(e->ustack, w->scratch->ustack, sizeof(e->ustack));
+		}
+	}
+	ps_submit(e);
+	return 0;
+}
+
+/* Re-state every buffer of a ring: PS_EV_OBJ_SYNC, then one PS_EV_PIN per live buffer. */
+static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd)
+{
+	struct walk_ctx w = { .ring = ring, .flags = flags, .own_mm = own_mm };
+	__u32 nr = ring_nr_bufs((void *)ring);
+	__u32 zero = 0, max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
+	struct ps_ev_obj *o;
+
+	if (nr > max) {
+		ps_drop(PS_DROP_TRUNC);
+		nr = max;
+	}
+	o = ps_reserve(PS_EV_OBJ_SYNC, struct ps_ev_obj, PS_TIER_SYSCALL);
+	if (!o)
+		return;
+	o->h.flags = flags;
+	o->obj = ring;
+	o->nr = nr;
+	o->fd = fd;
+	o->subsys = PS_SUB_IO_URING;
+	__builtin_memset(o->pad0, 0, sizeof(o->pad0));
+	ps_submit(o);
+
+	if (own_mm) {
+		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
+		if (w.scratch) {
+			long n = bpf_get_stack(tp_ctx, w.scratch->ustack, sizeof(w.scratch->ustack),
+					       BPF_F_USER_STACK);
+			w.nr_ustack = n > 0 ? n / sizeof(__u64) : 0;
+		}
+	}
+	bpf_loop(nr, walk_cb, &w, 0);
+}
+
+static __always_inline bool is_buf_op(__u32 op)
+{
+	return op == IORING_REGISTER_BUFFERS || op == IORING_UNREGISTER_BUFFERS ||
+	       op == IORING_REGISTER_BUFFERS2 || op == IORING_REGISTER_BUFFERS_UPDATE ||
+	       op == IORING_REGISTER_CLONE_BUFFERS;
+}
+
+SEC("tracepoint/syscalls/sys_enter_io_uring_register")
+int pins_uring_reg_enter_tp(struct syscall_trace_enter *ctx)
+{
+	struct reg_call c = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!ps_want_current())
+		return 0;
+	c.fd = ctx->args[0];
+	c.opcode = ctx->args[1] & ~IORING_REGISTER_USE_REGISTERED_RING;
+	if (!is_buf_op(c.opcode))
+		return 0;
+	if (bpf_map_update_elem(&pins_inflight, &tid, &c, BPF_ANY))
+		ps_drop(PS_DROP_MAP_FULL);
+	return 0;
+}
+
+SEC("tracepoint/io_uring/io_uring_register")
+int pins_uring_reg_tp(struct trace_event_raw_io_uring_register *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct reg_call *c = bpf_map_lookup_elem(&pins_inflight, &tid);
+
+	if (c)
+		c->ctx = (__u64)ctx->ctx;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_io_uring_register")
+int pins_uring_reg_exit_tp(struct syscall_trace_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tgid = ps_tgid();
+	struct reg_call *c = bpf_map_lookup_elem(&pins_inflight, &tid);
+	struct reg_call call;
+	__u8 one = 1;
+
+	if (!c)
+		return 0;
+	call = *c;
+	bpf_map_delete_elem(&pins_inflight, &tid);
+	if (ctx->ret < 0 || !call.ctx)
+		return 0;
+
+	if (call.opcode == IORING_UNREGISTER_BUFFERS) {
+		struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_SYSCALL);
+
+		if (!e)
+			return 0;
+		e->obj = call.ctx;
+		e->slot = PS_SLOT_ALL;
+		e->subsys = PS_SUB_IO_URING;
+		e->reason = PS_UNPIN_UNREGISTER;
+		e->pad0 = 0;
+		e->pages = 0;
+		ps_submit(e);
+		return 0;
+	}
+	if (bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
+		ps_drop(PS_DROP_MAP_FULL);
+	sync_ring(ctx, call.ctx, 0, true, -1);
+	return 0;
+}
+
+/*
+ * Seeding rings that existed before pinscope started: user space duplicates the holder's ring fd
+ * (pidfd_getfd) and closes the duplicate; here, in pinscope's own close(), the fd still names the
+ * ring, so its buffer table is read exactly as after a registration.
+ */
+SEC("tracepoint/syscalls/sys_enter_close")
+int pins_seed_close_tp(struct syscall_trace_enter *ctx)
+{
+	struct task_struct *task;
+	struct file **fds, *f = NULL;
+	unsigned int fd = ctx->args[0], max_fds;
+
+	if (!ready || ps_tgid() != cfg.self_tgid || !cfg.io_uring_release)
+		return 0;
+	task = bpf_get_current_task_btf();
+	max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (fd >= max_fds)
+		return 0;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return 0;
+	if ((__u64)BPF_CORE_READ(f, f_op, release) != cfg.io_uring_release)
+		return 0;
+	sync_ring(ctx, (__u64)BPF_CORE_READ(f, private_data), PS_F_SEED, false, fd);
+	return 0;
+}
+
+static __always_inline __u64 exit_work_ring(void *work)
+{
+	return (__u64)work - bpf_core_field_offset(struct io_ring_ctx, exit_work);
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_start")
+int pins_uring_exit_start_tp(struct trace_event_raw_workqueue_execute_start *ctx)
+{
+	struct ps_ev_obj *o;
+
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, PS_TIER_TP);
+	if (!o)
+		return 0;
+	o->obj = exit_work_ring(ctx->work);
+	o->nr = 0;
+	o->fd = -1;
+	o->subsys = PS_SUB_IO_URING;
+	__builtin_memset(o->pad0, 0, sizeof(o->pad0));
+	ps_submit(o);
+	return 0;
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_end")
+int pins_uring_exit_end_tp(struct trace_event_raw_workqueue_execute_end *ctx)
+{
+	struct ps_ev_unpin *e;
+
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_TP);
+	if (!e)
+		return 0;
+	e->obj = exit_work_ring(ctx->work);
+	e->slot = PS_SLOT_ALL;
+	e->subsys = PS_SUB_IO_URING;
+	e->reason = PS_UNPIN_TEARDOWN;
+	e->pad0 = 0;
+	e->pages = 0;
+	ps_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int pins_proc_exit_tp(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = ps_tgid();
+	struct ps_ev_hdr *e;
+
+	if (!ready || !bpf_map_lookup_elem(&pins_holders, &tgid))
+		return 0;
+	/* Only the last thread of the group: signal->live has dropped to zero. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	bpf_map_delete_elem(&pins_holders, &tgid);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ps_drop(PS_DROP_RINGBUF);
+		return 0;
+	}
+	ps_fill_hdr(e, PS_EV_PROC_EXIT, sizeof(*e), PS_TIER_TP);
+	ps_submit(e);
+	return 0;
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "agg.h"
+
+#include <string.h>
+
+const struct agg_limits agg_default_limits = {
+	.max_pins = 65536,
+	.max_holders = 16384,
+	.max_objs = 16384,
+	.max_procs = 16384,
+};
+
+int agg_init(struct agg *a, const struct agg_limits *lim)
+{
+	memset(a, 0, sizeof(*a));
+	return agg_pins_init(&a->pins, lim ? lim : &agg_default_limits);
+}
+
+void agg_free(struct agg *a)
+{
+	agg_pins_free(&a->pins);
+}
+
+static void on_mark(struct agg *a, const struct ps_ev_mark *m)
+{
+	switch (m->kind) {
+	case PS_MARK_START:
+		a->start_ns = m->h.ts_ns;
+		a->wall_at_start_ns = m->wall_ns;
+		break;
+	case PS_MARK_END:
+		a->end_ns = m->h.ts_ns;
+		agg_pins_settle(&a->pins);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_vmstat(struct agg *a, const struct ps_ev_vmstat *v)
+{
+	if (!a->vmstat_samples++)
+		a->vmstat_first = *v;
+	a->vmstat_last = *v;
+}
+
+void agg_apply(struct agg *a, const union ps_event *e)
+{
+	if (e->h.type < PS_EV_TYPE_MAX)
+		a->events[e->h.type]++;
+	if (e->h.tier < PS_TIER_MAX)
+		a->by_tier[e->h.tier]++;
+	if (e->h.ts_ns > a->now_ns)
+		a->now_ns = e->h.ts_ns;
+	switch (e->h.type) {
+	case PS_EV_MARK:
+		on_mark(a, &e->mark);
+		break;
+	case PS_EV_VMSTAT:
+		on_vmstat(a, &e->vmstat);
+		break;
+	case PS_EV_LOSS:
+		a->loss = e->loss;
+		break;
+	default:
+		agg_pins_apply(&a->pins, e);
+	}
+}
+
+void agg_refresh(struct agg *a)
+{
+	agg_pins_refresh(&a->pins);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The aggregate root: every decoded event, live or replayed, goes through agg_apply(). Sinks
+ * (report, top, record, watch, metrics) only read from it. It knows nothing of screens, files
+ * or BPF: given the same events it always reaches the same state.
+ */
+#ifndef PS_AGG_H
+#define PS_AGG_H
+
+#include <stdint.h>
+#include "agg_pins.h"
+#include "decode.h"
+
+struct agg {
+	struct agg_pins pins;
+	uint64_t start_ns, end_ns, now_ns; /* CLOCK_MONOTONIC of the run */
+	uint64_t wall_at_start_ns;	  /* CLOCK_REALTIME at start_ns */
+	uint64_t events[PS_EV_TYPE_MAX];
+	uint64_t by_tier[PS_TIER_MAX];
+	struct ps_ev_loss loss; /* latest loss counters */
+	struct ps_ev_vmstat vmstat_first, vmstat_last;
+	uint64_t vmstat_samples;
+};
+
+int agg_init(struct agg *a, const struct agg_limits *lim);
+void agg_free(struct agg *a);
+void agg_apply(struct agg *a, const union ps_event *e);
+/* Derived fields, once before reading a snapshot. */
+void agg_refresh(struct agg *a);
+
+extern const struct agg_limits agg_default_limits;
+
+#endif

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "agg_pins.h"
+#include "decode.h"
+#include "util.h"
+
+#include <string.h>
+
+static uint64_t stack_hash(const __u64 *st, unsigned int n)
+{
+	uint64_t h = 0;
+
+	for (unsigned int i = 0; i < n && i < PS_MAX_STACK; i++)
+		h = hash64(h ^ st[i]);
+	return h;
+}
+
+int agg_pins_init(struct agg_pins *p, const struct agg_limits *lim)
+{
+	memset(p, 0, sizeof(*p));
+	if (htab_init(&p->pins, lim->max_pins, sizeof(struct pin_ent)) ||
+	    htab_init(&p->holders, lim->max_holders, sizeof(struct holder_ent)) ||
+	    htab_init(&p->objs, lim->max_objs, sizeof(struct obj_ent)) ||
+	    htab_init(&p->procs, lim->max_procs, sizeof(struct proc_ent))) {
+		agg_pins_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void agg_pins_free(struct agg_pins *p)
+{
+	htab_free(&p->pins);
+	htab_free(&p->holders);
+	htab_free(&p->objs);
+	htab_free(&p->procs);
+}
+
+uint64_t agg_pins_overflow(const struct agg_pins *p)
+{
+	return p->pins.overflow + p->holders.overflow + p->objs.overflow + p->procs.overflow;
+}
+
+static struct proc_ent *proc_get(struct agg_pins *p, uint32_t tgid)
+{
+	return htab_insert(&p->procs, tgid, 0, NULL);
+}
+
+static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin *e)
+{
+	uint64_t k2 = stack_hash(e->ustack, e->nr_ustack);
+	int created;
+	struct holder_ent *h = htab_insert(&p->holders, (uint64_t)e->h.tgid << 8 | e->subsys, k2,
+					   &created);
+
+	if (!h)
+		return NULL;
+	if (created) {
+		h->tgid = e->h.tgid;
+		h->subsys = e->subsys;
+		h->first_ns = e->h.ts_ns;
+		h->nr_ustack = e->nr_ustack < PS_MAX_STACK ? e->nr_ustack : PS_MAX_STACK;
+		memcpy(h->ustack, e->ustack, sizeof(h->ustack));
+	}
+	memcpy(h->comm, e->h.comm, sizeof(h->comm));
+	h->cgroup_id = e->h.cgroup_id;
+	return h;
+}
+
+static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+{
+	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+
+	if (h) {
+		h->pins--;
+		h->pages -= pin->pages;
+		h->acct_pages -= pin->acct_pages;
+		if (pin->flags & PS_F_LONGTERM)
+			h->pages_longterm -= pin->pages;
+		else
+			h->pages_shortterm -= pin->pages;
+		h->released_pages += pin->pages;
+		h->last_ns = ts;
+	}
+	htab_del(&p->pins, pin);
+}
+
+static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
+{
+	struct pin_ent *old = htab_find(&p->pins, e->obj, e->slot), *pin;
+	struct holder_ent *h;
+	uint64_t since = (e->h.flags & PS_F_SEED) ? 0 : e->h.ts_ns;
+
+	/* A restated pin that did not change keeps its age. */
+	if (old && old->uaddr == e->uaddr && old->len == e->len && old->pages == e->pages) {
+		since = old->since_ns;
+		if (old->stale) {
+			old->stale = false;
+			return;
+		}
+	}
+	if (old)
+		pin_drop(p, old, e->h.ts_ns);
+	h = holder_get(p, e);
+	if (!h)
+		return;
+	pin = htab_insert(&p->pins, e->obj, e->slot, NULL);
+	if (!pin)
+		return;
+	pin->holder = h->k;
+	pin->uaddr = e->uaddr;
+	pin->len = e->len;
+	pin->pages = e->pages;
+	pin->acct_pages = e->acct_pages;
+	pin->ino = e->ino;
+	pin->dev = e->dev;
+	pin->backing = e->backing;
+	pin->subsys = e->subsys;
+	pin->flags = e->h.flags;
+	pin->since_ns = since;
+	h->pins++;
+	h->backing_mask |= 1u << (e->backing < 32 ? e->backing : 0);
+	h->pages += e->pages;
+	h->acct_pages += e->acct_pages;
+	if (e->h.flags & PS_F_LONGTERM)
+		h->pages_longterm += e->pages;
+	else
+		h->pages_shortterm += e->pages;
+	if (e->h.flags & PS_F_SEED)
+		h->seeded = true;
+	else
+		h->acquired_pages += e->pages;
+	h->last_ns = e->h.ts_ns;
+	if (h->state == HOLDER_EXITED && !(e->h.flags & PS_F_SEED))
+		h->state = HOLDER_ALIVE;
+}
+
+/* Apply fn to every pin of obj. */
+static void each_pin_of(struct agg_pins *p, uint64_t obj, void (*fn)(struct agg_pins *,
+								     struct pin_ent *, uint64_t),
+			uint64_t arg)
+{
+	struct pin_ent *pin;
+
+	for (size_t it = 0; (pin = htab_next(&p->pins, &it));)
+		if (pin->k.k1 == obj)
+			fn(p, pin, arg);
+}
+
+static void mark_stale(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+{
+	(void)p;
+	(void)ts;
+	pin->stale = true;
+}
+
+static void drop_stale(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+{
+	if (pin->stale)
+		pin_drop(p, pin, ts);
+}
+
+static void drop_all(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+{
+	pin_drop(p, pin, ts);
+}
+
+static void set_holder_state(struct agg_pins *p, struct pin_ent *pin, uint64_t state)
+{
+	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+
+	if (h)
+		h->state = state;
+}
+
+static void sync_end(struct agg_pins *p, struct obj_ent *o, uint64_t ts)
+{
+	each_pin_of(p, o->k.k1, drop_stale, ts);
+	o->sync_left = 0;
+}
+
+static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
+{
+	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
+
+	if (!o)
+		return;
+	if (o->sync_left)
+		sync_end(p, o, e->h.ts_ns);
+	o->tgid = e->h.tgid;
+	each_pin_of(p, e->obj, mark_stale, 0);
+	o->sync_left = e->nr;
+	if (!e->nr)
+		sync_end(p, o, e->h.ts_ns);
+}
+
+static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
+{
+	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
+
+	pin_add(p, e);
+	if (!o)
+		return;
+	o->tgid = e->h.tgid;
+	if (o->sync_left && --o->sync_left == 0)
+		sync_end(p, o, e->h.ts_ns);
+}
+
+static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
+{
+	struct obj_ent *o = htab_find(&p->objs, e->obj, e->subsys);
+	struct pin_ent *pin;
+
+	if (e->slot == PS_SLOT_ALL) {
+		each_pin_of(p, e->obj, drop_all, e->h.ts_ns);
+		if (o)
+			htab_del(&p->objs, o);
+		return;
+	}
+	pin = htab_find(&p->pins, e->obj, e->slot);
+	if (!pin) {
+		p->orphan_unpins++;
+		return;
+	}
+	if (e->pages && e->pages < pin->pages) {
+		/* Partial release (function tier): keep the rest. */
+		struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+
+		pin->pages -= e->pages;
+		if (h) {
+			h->pages -= e->pages;
+			h->released_pages += e->pages;
+			if (pin->flags & PS_F_LONGTERM)
+				h->pages_longterm -= e->pages;
+			else
+				h->pages_shortterm -= e->pages;
+		}
+		return;
+	}
+	pin_drop(p, pin, e->h.ts_ns);
+}
+
+static void on_exit(struct agg_pins *p, const struct ps_ev_hdr *e)
+{
+	struct proc_ent *pr = proc_get(p, e->tgid);
+	struct holder_ent *h;
+
+	if (pr) {
+		pr->exited = true;
+		pr->exit_ns = e->ts_ns;
+	}
+	for (size_t it = 0; (h = htab_next(&p->holders, &it));) {
+		if (h->tgid != e->tgid)
+			continue;
+		h->state = HOLDER_EXITED;
+		h->exit_ns = e->ts_ns;
+	}
+}
+
+static void on_teardown(struct agg_pins *p, const struct ps_ev_obj *e)
+{
+	struct obj_ent *o = htab_find(&p->objs, e->obj, e->subsys);
+
+	if (!o)
+		return;
+	o->teardown_ns = e->h.ts_ns;
+	each_pin_of(p, e->obj, set_holder_state, HOLDER_RELEASING);
+}
+
+static void on_procfs(struct agg_pins *p, const struct ps_ev_procfs *e)
+{
+	struct proc_ent *pr = proc_get(p, e->h.tgid);
+
+	if (!pr)
+		return;
+	if (!pr->sampled)
+		pr->first_vmpin_kb = e->vmpin_kb;
+	pr->sampled = true;
+	pr->alive = e->alive;
+	pr->vmpin_kb = e->vmpin_kb;
+	pr->vmlck_kb = e->vmlck_kb;
+}
+
+void agg_pins_apply(struct agg_pins *p, const union ps_event *e)
+{
+	switch (e->h.type) {
+	case PS_EV_PIN:
+		on_pin(p, &e->pin);
+		break;
+	case PS_EV_UNPIN:
+		on_unpin(p, &e->unpin);
+		break;
+	case PS_EV_OBJ_SYNC:
+		on_sync(p, &e->obj);
+		break;
+	case PS_EV_OBJ_TEARDOWN:
+		on_teardown(p, &e->obj);
+		break;
+	case PS_EV_PROC_EXIT:
+		on_exit(p, &e->h);
+		break;
+	case PS_EV_PROCFS:
+		on_procfs(p, &e->procfs);
+		break;
+	default:
+		break;
+	}
+}
+
+void agg_pins_settle(struct agg_pins *p)
+{
+	struct obj_ent *o;
+
+	for (size_t it = 0; (o = htab_next(&p->objs, &it));)
+		if (o->sync_left)
+			sync_end(p, o, 0);
+}
+
+void agg_pins_refresh(struct agg_pins *p)
+{
+	struct holder_ent *h;
+	struct pin_ent *pin;
+
+	for (size_t it = 0; (h = htab_next(&p->holders, &it));)
+		h->oldest_ns = UINT64_MAX;
+	for (size_t it = 0; (pin = htab_next(&p->pins, &it));) {
+		h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+		if (!h)
+			continue;
+		if (pin->since_ns < h->oldest_ns)
+			h->oldest_ns = pin->since_ns;
+	}
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Pin holders. A pin is (object, slot): an io_uring ring and buffer index, a VFIO mapping, the
+ * first page of a GUP call. A holder is (tgid, subsystem, user stack): the rows of every view.
+ * Processes carry the procfs ground truth (VmPin, VmLck) sampled into the event stream.
+ * Every table is bounded; what does not fit is counted.
+ */
+#ifndef PS_AGG_PINS_H
+#define PS_AGG_PINS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "htab.h"
+#include "decode.h"
+
+enum holder_state {
+	HOLDER_ALIVE = 0,
+	HOLDER_EXITED,	  /* process gone, pins still held: the kernel releases them later */
+	HOLDER_RELEASING, /* the kernel is tearing the object down right now */
+};
+
+struct pin_ent {
+	struct htab_key k; /* obj, slot */
+	struct htab_key holder;
+	uint64_t uaddr, len, pages, acct_pages, ino;
+	uint64_t since_ns; /* 0: before pinscope started */
+	uint32_t dev;
+	uint8_t backing, subsys, flags;
+	bool stale; /* restated by an OBJ_SYNC in progress, not yet confirmed */
+};
+
+struct holder_ent {
+	struct htab_key k; /* (tgid << 8 | subsys), ustack hash */
+	uint32_t tgid;
+	uint8_t subsys;
+	uint8_t state;
+	bool seeded;
+	char comm[PS_COMM_LEN];
+	uint64_t cgroup_id;
+	uint64_t pins, pages, acct_pages;
+	uint64_t pages_longterm, pages_shortterm;
+	uint64_t acquired_pages, released_pages; /* counters since start */
+	uint64_t first_ns, last_ns, exit_ns;
+	uint64_t oldest_ns; /* oldest pin held: 0 before start, UINT64_MAX none (agg_pins_refresh) */
+	uint32_t backing_mask; /* 1 << enum ps_backing of every pin it held */
+	uint8_t nr_ustack;
+	uint64_t ustack[PS_MAX_STACK];
+};
+
+struct obj_ent {
+	struct htab_key k; /* obj, subsys */
+	uint32_t tgid;
+	uint32_t sync_left; /* PIN records still expected for an OBJ_SYNC */
+	uint64_t teardown_ns;
+};
+
+struct proc_ent {
+	struct htab_key k; /* tgid, 0 */
+	uint64_t vmpin_kb, vmlck_kb;
+	uint64_t first_vmpin_kb;
+	bool sampled, alive, exited;
+	uint64_t exit_ns;
+};
+
+struct agg_pins {
+	struct htab pins, holders, objs, procs;
+	uint64_t orphan_unpins; /* releases of pins never seen (e.g. lost records) */
+};
+
+struct agg_limits {
+	size_t max_pins, max_holders, max_objs, max_procs;
+};
+
+int agg_pins_init(struct agg_pins *p, const struct agg_limits *lim);
+void agg_pins_free(struct agg_pins *p);
+void agg_pins_apply(struct agg_pins *p, const union ps_event *e);
+/* Close any OBJ_SYNC still waiting for records (end of a run or of a file). */
+void agg_pins_settle(struct agg_pins *p);
+uint64_t agg_pins_overflow(const struct agg_pins *p);
+/* Recompute derived per-holder fields (oldest pin, backing mask) in one pass over the pins. */
+void agg_pins_refresh(struct agg_pins *p);
+
+#endif

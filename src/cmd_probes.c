@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* pinscope probes: what this kernel allows, and the tier chosen for every hook, with why. */
+#include "cmd.h"
+#include "hooks.h"
+#include "json.h"
+#include "kfeat.h"
+#include "loader.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CHOICES 64
+
+static const char usage[] =
+	"Usage: pinscope probes [-j] [-v]\n"
+	"Detect what this kernel allows (BTF, tracefs, which BPF program types load, which\n"
+	"functions and tracepoints exist) and print, for every hook pinscope knows, the tier\n"
+	"chosen here (fentry, kprobe, tracepoint, syscall, procfs or unavailable) and why.\n"
+	"Every answer comes from a trial load or attach on this kernel.\n\n" COMMON_HELP;
+
+static void type_line(const char *name, int err, char *buf, size_t size)
+{
+	char why[96];
+
+	snprintf(buf, size, "%s: %s", name, kfeat_why(err, why, sizeof(why), name));
+}
+
+static void print_types_text(const struct ps_kfeat *k)
+{
+	char b[160];
+
+	printf("kernel: %s\n", k->release);
+	printf("BTF: %s\n", k->btf ? "/sys/kernel/btf/vmlinux" : "missing (CONFIG_DEBUG_INFO_BTF)");
+	printf("tracefs: %s%s\n", k->tracefs ? k->tracefs : "missing",
+	       k->tracefs_mounted ? " (mounted by pinscope)" : "");
+	printf("privileges: %s\n",
+	       k->privileged ? (k->cap_sys_admin ? "CAP_SYS_ADMIN" : "CAP_BPF+CAP_PERFMON")
+			     : "missing (need root or CAP_BPF and CAP_PERFMON): trials not run");
+	printf("program types:\n");
+	type_line("fentry", k->fentry_errno, b, sizeof(b));
+	printf("  %s\n", b);
+	printf("  kprobe: %s\n", k->kprobe_pmu ? "kprobe PMU present"
+					       : "no kprobe PMU (CONFIG_KPROBES off)");
+	type_line("raw_tp", k->rawtp_errno, b, sizeof(b));
+	printf("  %s\n", b);
+	type_line("tracepoint", k->tp_errno, b, sizeof(b));
+	printf("  %s\n", b);
+	type_line("ringbuf", k->ringbuf_errno, b, sizeof(b));
+	printf("  %s\n", b);
+}
+
+static void print_hooks_text(const struct ps_choice *c, int n)
+{
+	printf("\n%-17s %-8s %-11s %s\n", "HOOK", "CONCERN", "TIER", "TARGET / WHY");
+	for (int i = 0; i < n; i++) {
+		const struct ps_hook *h = c[i].hook;
+		const struct ps_impl *im = c[i].chosen >= 0 ? &h->impls[c[i].chosen] : NULL;
+
+		printf("%-17s %-8s %-11s %s\n", h->name, h->concern,
+		       im ? tier_name(im->tier) : "unavailable",
+		       im ? (im->targets ? im->targets : "/proc") : "no tier works here");
+		/* The tiers tried before the chosen one say why it was not them; -v shows all. */
+		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
+			if (t == c[i].chosen && ps_verbose < 1)
+				break;
+			printf("%-38s %s%s: %s\n", "", t == c[i].chosen ? "* " : "",
+			       tier_name(h->impls[t].tier), c[i].why[t]);
+		}
+		if (im && c[i].chosen > 0 && h->blind)
+			printf("%-38s blind spot: %s\n", "", h->blind);
+	}
+}
+
+static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int n)
+{
+	struct json *j = json_new(stdout);
+	char why[96];
+
+	json_obj_begin(j, NULL);
+	json_str(j, "kernel", k->release);
+	json_bool(j, "btf", k->btf);
+	if (k->tracefs)
+		json_str(j, "tracefs", k->tracefs);
+	else
+		json_null(j, "tracefs");
+	json_bool(j, "privileged", k->privileged);
+	json_obj_begin(j, "program_types");
+	json_obj_begin(j, "fentry");
+	json_bool(j, "ok", !k->fentry_errno);
+	json_str(j, "why", kfeat_why(k->fentry_errno, why, sizeof(why), "fentry"));
+	json_obj_end(j);
+	json_obj_begin(j, "kprobe");
+	json_bool(j, "ok", k->kprobe_pmu);
+	json_str(j, "why", k->kprobe_pmu ? "ok" : "no kprobe PMU (CONFIG_KPROBES off)");
+	json_obj_end(j);
+	json_obj_begin(j, "raw_tp");
+	json_bool(j, "ok", !k->rawtp_errno);
+	json_str(j, "why", kfeat_why(k->rawtp_errno, why, sizeof(why), "raw_tp"));
+	json_obj_end(j);
+	json_obj_begin(j, "tracepoint");
+	json_bool(j, "ok", !k->tp_errno);
+	json_str(j, "why", kfeat_why(k->tp_errno, why, sizeof(why), "tracepoint"));
+	json_obj_end(j);
+	json_obj_end(j);
+	json_arr_begin(j, "hooks");
+	for (int i = 0; i < n; i++) {
+		const struct ps_hook *h = c[i].hook;
+
+		json_obj_begin(j, NULL);
+		json_str(j, "hook", h->name);
+		json_str(j, "concern", h->concern);
+		json_str(j, "what", h->what);
+		json_str(j, "tier", c[i].chosen >= 0 ? tier_name(h->impls[c[i].chosen].tier)
+						     : "unavailable");
+		json_arr_begin(j, "tried");
+		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
+			json_obj_begin(j, NULL);
+			json_str(j, "tier", tier_name(h->impls[t].tier));
+			if (h->impls[t].targets)
+				json_str(j, "targets", h->impls[t].targets);
+			json_bool(j, "ok", c[i].err[t] == 0);
+			json_bool(j, "built", c[i].built[t]);
+			json_str(j, "why", c[i].why[t]);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+		if (h->blind)
+			json_str(j, "blind_spot", h->blind);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+	json_free(j);
+}
+
+int cmd_probes(int argc, char **argv)
+{
+	struct ps_choice choices[MAX_CHOICES];
+	struct ps_kfeat k;
+	struct ps_opts o;
+	struct loader *l;
+	int rc = opts_parse(argc, argv, &o, NULL, NULL, NULL, NULL, usage), n;
+
+	if (rc >= 0)
+		return rc;
+	if (o.argc)
+		return usage_error("probes", "unexpected argument '%s'", o.argv[0]);
+	kfeat_probe(&k);
+	if (!k.privileged)
+		ps_warn("not privileged (need root or CAP_BPF and CAP_PERFMON): programs were not "
+			"trial-loaded, so every tier shows EPERM");
+	l = loader_open();
+	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
+	if (o.json) {
+		print_json(&k, choices, n);
+	} else {
+		print_types_text(&k);
+		print_hooks_text(choices, n);
+	}
+	loader_free(l);
+	kfeat_free(&k);
+	return PS_EXIT_OK;
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "decode.h"
+
+#include <errno.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	size_t size;
+} types[PS_EV_TYPE_MAX] = {
+	[PS_EV_PIN] = { "pin", sizeof(struct ps_ev_pin) },
+	[PS_EV_UNPIN] = { "unpin", sizeof(struct ps_ev_unpin) },
+	[PS_EV_OBJ_SYNC] = { "obj_sync", sizeof(struct ps_ev_obj) },
+	[PS_EV_PROC_EXIT] = { "proc_exit", sizeof(struct ps_ev_hdr) },
+	[PS_EV_OBJ_TEARDOWN] = { "obj_teardown", sizeof(struct ps_ev_obj) },
+	[PS_EV_PROCFS] = { "procfs", sizeof(struct ps_ev_procfs) },
+	[PS_EV_VMSTAT] = { "vmstat", sizeof(struct ps_ev_vmstat) },
+	[PS_EV_MARK] = { "mark", sizeof(struct ps_ev_mark) },
+	[PS_EV_LOSS] = { "loss", sizeof(struct ps_ev_loss) },
+};
+
+size_t event_min_size(unsigned int type)
+{
+	return type < PS_EV_TYPE_MAX ? types[type].size : 0;
+}
+
+const char *event_type_name(unsigned int type)
+{
+	return type < PS_EV_TYPE_MAX && types[type].name ? types[type].name : "unknown";
+}
+
+int decode_event(const void *data, size_t size, union ps_event *out)
+{
+	const struct ps_ev_hdr *h = data;
+	size_t want;
+
+	if (size < sizeof(*h))
+		return -EINVAL;
+	want = event_min_size(h->type);
+	/* The record must say its own size, be as large as its type, and fit. Larger records
+	 * from a newer ABI are cut to what this version knows. */
+	if (!want || h->size != size || size < want || h->tier >= PS_TIER_MAX)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(out, data, want < sizeof(*out) ? want : sizeof(*out));
+	out->h.size = want;
+	out->h.comm[PS_COMM_LEN - 1] = 0;
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Raw ring-buffer or trace-file bytes -> a validated event. Live and replay share this. */
+#ifndef PS_DECODE_H
+#define PS_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "events.h"
+
+union ps_event {
+	struct ps_ev_hdr h;
+	struct ps_ev_pin pin;
+	struct ps_ev_unpin unpin;
+	struct ps_ev_obj obj;
+	struct ps_ev_procfs procfs;
+	struct ps_ev_vmstat vmstat;
+	struct ps_ev_mark mark;
+	struct ps_ev_loss loss;
+	unsigned char raw[512];
+};
+
+/* 0, or -EINVAL for a record that is short, of unknown type, or inconsistent. */
+int decode_event(const void *data, size_t size, union ps_event *out);
+/* The size a record of this type must have at least; 0 for unknown types. */
+size_t event_min_size(unsigned int type);
+const char *event_type_name(unsigned int type);
+
+#endif

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "hooks.h"
+#include "kfeat.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct ps_hook *const tables[] = { ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb };
+
+const char *tier_name(enum ps_tier t)
+{
+	static const char *const names[PS_TIER_MAX] = {
+		[PS_TIER_NONE] = "unavailable", [PS_TIER_FENTRY] = "fentry",
+		[PS_TIER_KPROBE] = "kprobe",	[PS_TIER_RAW_TP] = "raw_tp",
+		[PS_TIER_TP] = "tracepoint",	[PS_TIER_SYSCALL] = "syscall",
+		[PS_TIER_PROCFS] = "procfs",	[PS_TIER_USER] = "user",
+	};
+
+	return t < PS_TIER_MAX && names[t] ? names[t] : "?";
+}
+
+/* Calls fn on each comma/space separated word of list; stops at the first non-zero result. */
+static int each_word(const char *list, const char *seps, int (*fn)(const char *, void *), void *arg)
+{
+	char buf[512], *save = NULL;
+
+	if (!list)
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *w = strtok_r(buf, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
+		int err = fn(w, arg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct trial_arg {
+	struct ps_kfeat *k;
+	enum ps_tier tier;
+	char failed[96];
+};
+
+static int try_target(const char *t, void *p)
+{
+	struct trial_arg *a = p;
+	int err;
+
+	switch (a->tier) {
+	case PS_TIER_FENTRY:
+		err = kfeat_try_fentry(a->k, t);
+		break;
+	case PS_TIER_KPROBE:
+		err = kfeat_try_kprobe(a->k, t);
+		break;
+	case PS_TIER_TP:
+	case PS_TIER_SYSCALL:
+	case PS_TIER_RAW_TP:
+		err = kfeat_try_tracepoint(a->k, t);
+		break;
+	default:
+		err = 0;
+	}
+	if (err)
+		snprintf(a->failed, sizeof(a->failed), "%s", t);
+	return err;
+}
+
+static int need_ksym(const char *sym, void *p)
+{
+	(void)p;
+	return kfeat_ksym(sym) ? 0 : -ENOKEY;
+}
+
+struct prog_arg {
+	ps_has_prog_fn has;
+	char missing[64];
+};
+
+static int have_prog(const char *prog, void *p)
+{
+	struct prog_arg *a = p;
+
+	if (a->has && a->has(prog))
+		return 0;
+	snprintf(a->missing, sizeof(a->missing), "%s", prog);
+	return -ENOSYS;
+}
+
+static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
+{
+	const struct ps_hook *h = c->hook;
+
+	c->chosen = -1;
+	for (int i = 0; i < PS_MAX_IMPLS && h->impls[i].tier; i++) {
+		const struct ps_impl *im = &h->impls[i];
+		struct trial_arg ta = { .k = k, .tier = im->tier };
+		struct prog_arg pa = { .has = has };
+		char why[96];
+		int err;
+
+		c->built[i] = each_word(im->progs, " ", have_prog, &pa) == 0;
+		if (im->tier == PS_TIER_PROCFS) {
+			err = access("/proc/self/status", R_OK) ? -errno : 0;
+			snprintf(c->why[i], sizeof(c->why[i]), "%s", err ? "no /proc" : "ok");
+		} else {
+			err = each_word(im->targets, ",", try_target, &ta);
+			if (err)
+				snprintf(c->why[i], sizeof(c->why[i]), "%s: %s", ta.failed,
+					 kfeat_why(err, why, sizeof(why), tier_name(im->tier)));
+			else if (each_word(im->ksyms, ",", need_ksym, NULL))
+				err = -ENOKEY,
+				snprintf(c->why[i], sizeof(c->why[i]),
+					 "needs %s in /proc/kallsyms (kptr_restrict?)", im->ksyms);
+			else
+				snprintf(c->why[i], sizeof(c->why[i]), "ok");
+		}
+		if (!err && !c->built[i]) {
+			snprintf(c->why[i], sizeof(c->why[i]),
+				 "kernel has it, but this pinscope has no program for it yet (%s)",
+				 pa.missing);
+			err = -ENOSYS;
+		}
+		c->err[i] = err;
+		if (!err && c->chosen < 0)
+			c->chosen = i;
+	}
+}
+
+int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+{
+	int n = 0;
+
+	for (size_t t = 0; t < ARRAY_SIZE(tables); t++) {
+		for (const struct ps_hook *h = tables[t]; h->name && n < max; h++) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].hook = h;
+			decide(k, has_prog, &out[n]);
+			n++;
+		}
+	}
+	return n;
+}
+
+struct match_arg {
+	const char *prog;
+};
+
+static int match_prog(const char *p, void *arg)
+{
+	return !strcmp(p, ((struct match_arg *)arg)->prog);
+}
+
+bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog)
+{
+	struct match_arg m = { .prog = prog };
+
+	for (int i = 0; i < n; i++) {
+		if (c[i].chosen < 0)
+			continue;
+		if (each_word(c[i].hook->impls[c[i].chosen].progs, " ", match_prog, &m))
+			return true;
+	}
+	return false;
+}

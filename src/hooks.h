@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The hook table: every logical hook pinscope knows, with its implementations in order of
+ * preference (fentry, kprobe, tracepoint, syscall tracepoint, procfs). At start-up each
+ * implementation is tried on this kernel and the first that works, and whose programs this
+ * binary carries, is chosen. `pinscope probes` prints the decisions; the loader enables exactly
+ * the programs of the chosen implementations.
+ */
+#ifndef PS_HOOKS_H
+#define PS_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "events.h"
+
+struct ps_kfeat;
+
+#define PS_MAX_IMPLS 5
+
+struct ps_impl {
+	enum ps_tier tier;
+	/* Comma-separated: functions (fentry/kprobe) or "category/event" (tracepoints);
+	 * NULL for procfs. Every target must work for the implementation to be chosen. */
+	const char *targets;
+	/* Space-separated BPF program names the implementation needs; NULL: user space only. */
+	const char *progs;
+	/* kallsyms symbols the programs need (comma-separated), or NULL. */
+	const char *ksyms;
+};
+
+struct ps_hook {
+	const char *name;    /* "pin.acquire" */
+	const char *concern; /* "pins", "gmem", "conv", "tlb" */
+	const char *what;
+	struct ps_impl impls[PS_MAX_IMPLS];
+	/* What the syscall/tracepoint/procfs implementations cannot see. */
+	const char *blind;
+};
+
+struct ps_choice {
+	const struct ps_hook *hook;
+	int chosen; /* index into hook->impls, -1: unavailable */
+	int err[PS_MAX_IMPLS];
+	bool built[PS_MAX_IMPLS];
+	char why[PS_MAX_IMPLS][160];
+};
+
+/* Per-concern tables, each ended by an entry with name == NULL. */
+extern const struct ps_hook ps_hooks_pins[];
+extern const struct ps_hook ps_hooks_gmem[];
+extern const struct ps_hook ps_hooks_tlb[];
+
+/* Does this binary carry a BPF program of that name? (answered by the loader) */
+typedef bool (*ps_has_prog_fn)(const char *name);
+
+/* Decide every hook. Returns the number of choices written to out (at most max). */
+int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max);
+
+/* Is program `prog` needed by a chosen implementation? */
+bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog);
+
+const char *tier_name(enum ps_tier t);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What this kernel and this process can do, found by trying (a trial load or attach with its
+ * errno), never by looking a name up alone: on a kernel without kprobes the symbol is in
+ * kallsyms and the kprobe still cannot be made. Never prints; callers decide what to say.
+ */
+#ifndef PS_KFEAT_H
+#define PS_KFEAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct btf;
+
+struct ps_kfeat {
+	char release[65];
+	bool privileged;   /* root, or CAP_BPF + CAP_PERFMON */
+	bool cap_bpf, cap_perfmon, cap_sys_admin;
+	bool btf;	   /* /sys/kernel/btf/vmlinux parsed */
+	int btf_errno;
+	const char *tracefs; /* mount point, NULL if none */
+	bool tracefs_mounted; /* we mounted it */
+	int tracefs_errno;
+	bool kprobe_pmu;     /* /sys/bus/event_source/devices/kprobe */
+	int fentry_errno;    /* trial of the fentry program type on a known-good target */
+	int rawtp_errno;
+	int tp_errno;
+	int ringbuf_errno;
+	struct btf *vmlinux_btf;
+};
+
+/* Gathers the facts; trials run only when privileged. Returns 0 (facts may still say "no"). */
+int kfeat_probe(struct ps_kfeat *k);
+void kfeat_free(struct ps_kfeat *k);
+
+/* Per-target trials; results are cached. 0 = attachable, else -errno. */
+int kfeat_try_fentry(struct ps_kfeat *k, const char *func);
+int kfeat_try_kprobe(struct ps_kfeat *k, const char *func);
+int kfeat_try_tracepoint(struct ps_kfeat *k, const char *cat_name);
+/* Does the function exist in vmlinux (or loaded module) BTF? */
+bool kfeat_has_func(struct ps_kfeat *k, const char *func);
+
+/* kallsyms text address of a symbol, 0 if absent or hidden (kptr_restrict). */
+uint64_t kfeat_ksym(const char *name);
+
+/* A short human reason for a trial errno, naming the likely cause. */
+const char *kfeat_why(int err, char *buf, int size, const char *tier);
+
+#endif

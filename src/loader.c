@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "loader.h"
+#include "log.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pins_sys.skel.h"
+
+/* Every BPF object this binary carries. Adding a concern adds one line here. */
+static const struct {
+	const char *name;
+	const void *(*elf)(size_t *sz);
+} objs[] = {
+	{ "pins_sys", pins_sys_bpf__elf_bytes },
+};
+
+#define MAX_LINKS 64
+
+struct loader {
+	struct bpf_object *obj[ARRAY_SIZE(objs)];
+	bool loaded[ARRAY_SIZE(objs)];
+	struct bpf_link *links[MAX_LINKS];
+	int nlinks;
+	int rb_fd, drops_fd;
+};
+
+static struct loader *the_loader; /* for loader_has_prog, a plain callback */
+
+struct loader *loader_open(void)
+{
+	struct loader *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->rb_fd = l->drops_fd = -1;
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = objs[i].name);
+		size_t sz;
+		const void *elf = objs[i].elf(&sz);
+
+		l->obj[i] = bpf_object__open_mem(elf, sz, &opts);
+		if (!l->obj[i]) {
+			int err = errno;
+
+			ps_err("opening BPF object %s: %s", objs[i].name, strerror(err));
+			loader_free(l);
+			errno = err;
+			return NULL;
+		}
+	}
+	the_loader = l;
+	return l;
+}
+
+bool loader_has_prog(const char *name)
+{
+	if (!the_loader)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++)
+		if (bpf_object__find_program_by_name(the_loader->obj[i], name))
+			return true;
+	return false;
+}
+
+/* The internal map holding section `sec` (".rodata", ".bss") and the offset of `var` in it. */
+static struct bpf_map *global_var_map(struct bpf_object *obj, const char *sec, const char *var,
+				      size_t size, size_t *off)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *t;
+	const struct btf_var_secinfo *vs;
+	struct bpf_map *map;
+	int id;
+
+	if (!btf)
+		return NULL;
+	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
+	if (id < 0)
+		return NULL;
+	bpf_object__for_each_map(map, obj)
+	{
+		const char *n = bpf_map__name(map);
+		size_t ln = strlen(n), ls = strlen(sec);
+
+		if (bpf_map__is_internal(map) && ln >= ls && !strcmp(n + ln - ls, sec))
+			break;
+	}
+	if (!map)
+		return NULL;
+	t = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+
+		if (!strcmp(btf__name_by_offset(btf, v->name_off), var) && vs->size == size &&
+		    vs->offset + size <= bpf_map__value_size(map)) {
+			*off = vs->offset;
+			return map;
+		}
+	}
+	return NULL;
+}
+
+/* Before load: the address of a global in the object's initial data. */
+static void *global_var(struct bpf_object *obj, const char *sec, const char *var, size_t size)
+{
+	size_t off, sz;
+	struct bpf_map *map = global_var_map(obj, sec, var, size, &off);
+	/* libbpf 1.1 returns const; before load it is the object's own writable copy. */
+	char *data = map ? (char *)bpf_map__initial_value(map, &sz) : NULL;
+
+	return data && off + size <= sz ? data + off : NULL;
+}
+
+/* After load: write a global in the kernel's copy (the generic API does not mmap it). */
+static int set_global(struct bpf_object *obj, const char *sec, const char *var, const void *val,
+		      size_t size)
+{
+	size_t off;
+	struct bpf_map *map = global_var_map(obj, sec, var, size, &off);
+	__u32 key = 0;
+	char *buf;
+	int err;
+
+	if (!map)
+		return -ENOENT;
+	buf = calloc(1, bpf_map__value_size(map));
+	if (!buf)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(bpf_map__fd(map), &key, buf);
+	if (!err) {
+		memcpy(buf + off, val, size);
+		err = bpf_map_update_elem(bpf_map__fd(map), &key, buf, BPF_ANY);
+	}
+	free(buf);
+	return err ? -errno : 0;
+}
+
+static int create_shared(struct loader *l)
+{
+	l->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, 4 << 20, NULL);
+	if (l->rb_fd < 0)
+		return -errno;
+	l->drops_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "drops", sizeof(__u32),
+				     sizeof(__u64), PS_DROP_MAX, NULL);
+	if (l->drops_fd < 0)
+		return -errno;
+	return 0;
+}
+
+static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg,
+		    const struct ps_choice *c, int n, char *what, int what_len)
+{
+	struct bpf_object *obj = l->obj[i];
+	struct bpf_program *p;
+	struct bpf_map *m;
+	struct ps_cfg *ro;
+	int wanted = 0, err;
+
+	bpf_object__for_each_program(p, obj)
+	{
+		bool want = hooks_prog_wanted(c, n, bpf_program__name(p));
+
+		bpf_program__set_autoload(p, want);
+		wanted += want;
+	}
+	if (!wanted)
+		return 0;
+	ro = global_var(obj, ".rodata", "cfg", sizeof(*ro));
+	if (!ro) {
+		snprintf(what, what_len, "%s: no cfg in .rodata", objs[i].name);
+		return -ENOENT;
+	}
+	*ro = *cfg;
+	m = bpf_object__find_map_by_name(obj, "events");
+	if (m && (err = bpf_map__reuse_fd(m, l->rb_fd)))
+		goto fail;
+	m = bpf_object__find_map_by_name(obj, "drops");
+	if (m && (err = bpf_map__reuse_fd(m, l->drops_fd)))
+		goto fail;
+	err = bpf_object__load(obj);
+	if (err)
+		goto fail;
+	l->loaded[i] = true;
+	bpf_object__for_each_program(p, obj)
+	{
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (l->nlinks >= MAX_LINKS) {
+			snprintf(what, what_len, "too many programs");
+			return -E2BIG;
+		}
+		link = bpf_program__attach(p);
+		if (!link) {
+			err = -errno;
+			snprintf(what, what_len, "attaching %s", bpf_program__name(p));
+			return err;
+		}
+		l->links[l->nlinks++] = link;
+		ps_info(1, "attached %s (%s)", bpf_program__name(p), bpf_program__section_name(p));
+	}
+	return 0;
+fail:
+	snprintf(what, what_len, "loading BPF object %s", objs[i].name);
+	return err < 0 ? err : -err;
+}
+
+int loader_load(struct loader *l, const struct ps_cfg *cfg, const struct ps_choice *c, int n,
+		char *what, int what_len)
+{
+	int err = create_shared(l);
+
+	if (err) {
+		snprintf(what, what_len, "creating the ring buffer");
+		return err;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		err = load_one(l, i, cfg, c, n, what, what_len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void loader_ready(struct loader *l)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		bool ready = true;
+		int err;
+
+		if (!l->loaded[i])
+			continue;
+		err = set_global(l->obj[i], ".bss", "ready", &ready, sizeof(ready));
+		if (err)
+			ps_warn("%s: setting 'ready': %s: it records nothing", objs[i].name,
+				strerror(-err));
+	}
+}
+
+int loader_ringbuf_fd(const struct loader *l)
+{
+	return l->rb_fd;
+}
+
+int loader_map_fd(const struct loader *l, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
+		struct bpf_map *m;
+
+		if (!l->loaded[i])
+			continue;
+		m = bpf_object__find_map_by_name(l->obj[i], name);
+		if (m)
+			return bpf_map__fd(m);
+	}
+	return -ENOENT;
+}
+
+void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	memset(out, 0, sizeof(__u64) * PS_DROP_MAX);
+	if (ncpu <= 0 || l->drops_fd < 0)
+		return;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (__u32 k = 0; k < PS_DROP_MAX; k++) {
+		if (bpf_map_lookup_elem(l->drops_fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+}
+
+int loader_nr_attached(const struct loader *l)
+{
+	return l->nlinks;
+}
+
+void loader_free(struct loader *l)
+{
+	if (!l)
+		return;
+	for (int i = l->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(l->links[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(objs); i++)
+		bpf_object__close(l->obj[i]);
+	if (l->rb_fd >= 0)
+		close(l->rb_fd);
+	if (l->drops_fd >= 0)
+		close(l->drops_fd);
+	if (the_loader == l)
+		the_loader = NULL;
+	free(l);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Owns the BPF objects: one per concern (a verifier failure in one cannot take another down).
+ * They share one ring buffer and one drop-counter map, created here. Lifecycle:
+ * loader_open -> hooks_choose(loader_has_prog) -> loader_load(choices) -> loader_ready -> free.
+ */
+#ifndef PS_LOADER_H
+#define PS_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "events.h"
+#include "hooks.h"
+
+struct loader;
+
+struct loader *loader_open(void);
+bool loader_has_prog(const char *name);
+/* Enables the chosen programs, loads and attaches them. Returns 0 or -errno; on failure
+ * `what` names the program or object that failed. */
+int loader_load(struct loader *l, const struct ps_cfg *cfg, const struct ps_choice *c, int n,
+		char *what, int what_len);
+/* Starts counting: sets `ready` in every loaded object. */
+void loader_ready(struct loader *l);
+int loader_ringbuf_fd(const struct loader *l);
+int loader_map_fd(const struct loader *l, const char *name);
+/* Sum of the per-CPU drop counters. */
+void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX]);
+int loader_nr_attached(const struct loader *l);
+void loader_free(struct loader *l);
+
+#endif

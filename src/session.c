@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "session.h"
+#include "loader.h"
+#include "log.h"
+#include "procfs.h"
+#include "seed.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_CHOICES 64
+
+volatile int session_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	session_stop = 1;
+}
+
+void session_install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+struct run {
+	const struct session_opts *o;
+	struct agg *a;
+	const struct session_sink *sink;
+	struct loader *l;
+	struct seed *seed;
+	struct ring_buffer *rb;
+	uint64_t malformed;
+	int stop;
+	int holders_fd;
+};
+
+static void emit(struct run *r, union ps_event *e)
+{
+	agg_apply(r->a, e);
+	if (r->sink->on_event && r->sink->on_event(r->sink->ctx, e))
+		r->stop = 1;
+}
+
+static void emit_cb(void *ctx, union ps_event *e)
+{
+	emit(ctx, e);
+}
+
+static void synth_hdr(union ps_event *e, unsigned int type, size_t size, uint32_t tgid)
+{
+	memset(e, 0, sizeof(*e));
+	e->h.type = type;
+	e->h.size = size;
+	e->h.tier = PS_TIER_PROCFS;
+	e->h.flags = PS_F_SYNTH;
+	e->h.tgid = tgid;
+	e->h.tid = tgid;
+	e->h.ts_ns = now_mono_ns();
+}
+
+static void emit_mark(struct run *r, unsigned int kind)
+{
+	union ps_event e;
+
+	synth_hdr(&e, PS_EV_MARK, sizeof(e.mark), getpid());
+	e.h.tier = PS_TIER_USER;
+	e.mark.kind = kind;
+	e.mark.wall_ns = now_wall_ns();
+	emit(r, &e);
+}
+
+static void emit_loss(struct run *r)
+{
+	union ps_event e;
+
+	synth_hdr(&e, PS_EV_LOSS, sizeof(e.loss), getpid());
+	e.h.tier = PS_TIER_USER;
+	loader_drops(r->l, e.loss.drops);
+	e.loss.malformed = r->malformed;
+	emit(r, &e);
+}
+
+/* Ground truth for every process the aggregate knows, and the global counters. */
+static void sample_procfs(struct run *r)
+{
+	struct holder_ent *h;
+	struct proc_ent *p;
+	union ps_event e;
+
+	synth_hdr(&e, PS_EV_VMSTAT, sizeof(e.vmstat), 0);
+	if (!procfs_vmstat(&e.vmstat.foll_pin_acquired, &e.vmstat.foll_pin_released))
+		emit(r, &e);
+	/* Make sure every holder has a proc entry, then sample them all. */
+	for (size_t it = 0; (h = htab_next(&r->a->pins.holders, &it));)
+		htab_insert(&r->a->pins.procs, h->tgid, 0, NULL);
+	for (size_t it = 0; (p = htab_next(&r->a->pins.procs, &it));) {
+		uint32_t tgid = p->k.k1;
+
+		if (p->exited && p->sampled && !p->alive)
+			continue;
+		synth_hdr(&e, PS_EV_PROCFS, sizeof(e.procfs), tgid);
+		e.procfs.alive = procfs_status(tgid, &e.procfs.vmpin_kb, &e.procfs.vmlck_kb) == 0;
+		if (procfs_comm(tgid, e.h.comm, sizeof(e.h.comm)))
+			e.h.comm[0] = 0;
+		emit(r, &e);
+	}
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct run *r = ctx;
+	union ps_event e;
+
+	if (decode_event(data, size, &e)) {
+		r->malformed++;
+		return 0;
+	}
+	if (r->seed && !seed_rewrite(r->seed, &e))
+		return 0;
+	if ((e.h.flags & PS_F_SEED) && r->holders_fd >= 0 && e.h.type == PS_EV_OBJ_SYNC) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(r->holders_fd, &e.h.tgid, &one, BPF_ANY);
+	}
+	emit(r, &e);
+	return r->stop ? -ECANCELED : 0;
+}
+
+int session_preflight(struct ps_kfeat *k)
+{
+	kfeat_probe(k);
+	if (!k->privileged) {
+		ps_err("loading BPF programs: permission denied: need root or CAP_BPF and "
+		       "CAP_PERFMON");
+		ps_hint("what still works without privileges: 'pinscope report FILE' on a "
+			"recording, 'pinscope probes' (without trial loads)");
+		return 1;
+	}
+	if (!k->btf) {
+		ps_err("kernel BTF: /sys/kernel/btf/vmlinux: %s: this kernel lacks "
+		       "CONFIG_DEBUG_INFO_BTF, which pinscope's CO-RE programs need",
+		       strerror(k->btf_errno));
+		ps_hint("what still works: 'pinscope report FILE' on a recording made on a kernel "
+			"with BTF");
+		return 1;
+	}
+	if (!k->tracefs) {
+		ps_err("tracefs: not mounted and mounting it at /sys/kernel/tracing failed: %s",
+		       strerror(k->tracefs_errno));
+		ps_hint("mount it: mount -t tracefs nodev /sys/kernel/tracing");
+		return 1;
+	}
+	if (k->tracefs_mounted)
+		ps_info(0, "mounted tracefs at %s (it was not mounted)", k->tracefs);
+	if (k->ringbuf_errno) {
+		ps_err("BPF ring buffer: %s: pinscope needs Linux 5.8 or later",
+		       strerror(-k->ringbuf_errno));
+		return 1;
+	}
+	return 0;
+}
+
+static void seed_all(struct run *r, const struct ps_choice *c, int n)
+{
+	bool by_bpf = false;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(c[i].hook->name, "pin.seed") && c[i].chosen >= 0)
+			by_bpf = c[i].hook->impls[c[i].chosen].tier != PS_TIER_PROCFS;
+	r->seed = seed_new(r->o->pid);
+	if (!r->seed)
+		return;
+	ps_info(1, "seeding: %d io_uring ring(s) with buffers found in /proc",
+		seed_count(r->seed));
+	for (int i = 0; i < seed_count(r->seed); i++) {
+		int err = by_bpf ? seed_state_by_bpf(r->seed, i) : -ENOSYS;
+
+		if (err) {
+			ps_info(1, "seeding pid %d from fdinfo (%s)", (int)seed_pid(r->seed, i),
+				strerror(-err));
+			seed_state_by_procfs(r->seed, i, emit_cb, r);
+			continue;
+		}
+		ring_buffer__consume(r->rb);
+	}
+}
+
+static int tick_ms(uint64_t deadline)
+{
+	uint64_t now = now_mono_ns();
+
+	return deadline > now ? (int)((deadline - now + 999999) / 1000000) : 0;
+}
+
+int session_run(const struct session_opts *o, struct agg *a, const struct session_sink *sink)
+{
+	struct run r = { .o = o, .a = a, .sink = sink, .holders_fd = -1 };
+	struct ps_choice choices[MAX_CHOICES];
+	struct ps_kfeat k;
+	struct ps_cfg cfg = {};
+	struct ring_buffer *rb = NULL;
+	uint64_t interval = o->interval_ns ? o->interval_ns : NSEC_PER_SEC;
+	uint64_t end, next_tick;
+	char what[160] = "";
+	int n, err, rc = 1;
+
+	if (session_preflight(&k))
+		return 1;
+	r.l = loader_open();
+	if (!r.l)
+		goto out;
+	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
+	for (int i = 0; i < n; i++) {
+		const struct ps_choice *c = &choices[i];
+
+		ps_info(1, "%-16s %s", c->hook->name,
+			c->chosen >= 0 ? tier_name(c->hook->impls[c->chosen].tier) : "unavailable");
+	}
+	cfg.self_tgid = getpid();
+	cfg.filter_tgid = o->pid;
+	cfg.filter_cgroup = o->cgroup_id;
+	cfg.io_ring_exit_work = kfeat_ksym("io_ring_exit_work");
+	cfg.io_uring_release = kfeat_ksym("io_uring_release");
+	cfg.kvm_gmem_mmap = kfeat_ksym("kvm_gmem_mmap");
+	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
+	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
+	cfg.max_bufs = 16384;
+	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
+	if (err) {
+		ps_err("%s: %s", what, strerror(-err));
+		ps_hint("'pinscope probes -v' shows what this kernel allows; -vv shows libbpf's log");
+		goto out;
+	}
+	r.holders_fd = loader_map_fd(r.l, "pins_holders");
+	rb = ring_buffer__new(loader_ringbuf_fd(r.l), on_sample, &r, NULL);
+	if (!rb) {
+		ps_err("ring buffer: %s", strerror(errno));
+		goto out;
+	}
+	r.rb = rb;
+	emit_mark(&r, PS_MARK_START);
+	loader_ready(r.l);
+	emit_mark(&r, PS_MARK_READY);
+	if (!o->no_seed) {
+		seed_all(&r, choices, n);
+		ring_buffer__consume(rb);
+		seed_free(r.seed);
+		r.seed = NULL;
+	}
+	sample_procfs(&r);
+	/* Tests and scripts wait for this line (-v) before they start a workload. */
+	ps_info(1, "ready: %d programs attached", loader_nr_attached(r.l));
+	end = o->duration_ns ? now_mono_ns() + o->duration_ns : UINT64_MAX;
+	next_tick = now_mono_ns() + interval;
+	while (!session_stop && !r.stop) {
+		uint64_t deadline = next_tick < end ? next_tick : end;
+		int ms = tick_ms(deadline);
+
+		if (sink->wait) {
+			if (sink->wait(sink->ctx, ring_buffer__epoll_fd(rb), ms) < 0)
+				break;
+			err = ring_buffer__consume(rb);
+		} else {
+			err = ring_buffer__poll(rb, ms);
+		}
+		if (err < 0 && err != -EINTR && err != -ECANCELED) {
+			ps_err("reading the ring buffer: %s", strerror(-err));
+			goto out;
+		}
+		if (now_mono_ns() >= end)
+			break;
+		if (now_mono_ns() >= next_tick) {
+			next_tick += interval;
+			sample_procfs(&r);
+			emit_loss(&r);
+			if (sink->on_tick && sink->on_tick(sink->ctx, a))
+				break;
+		}
+	}
+	ring_buffer__consume(rb);
+	sample_procfs(&r);
+	emit_loss(&r);
+	emit_mark(&r, PS_MARK_END);
+	rc = 0;
+out:
+	ring_buffer__free(rb);
+	loader_free(r.l);
+	kfeat_free(&k);
+	return rc;
+}

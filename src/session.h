@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A live run: detect, choose tiers, load, attach, seed, then feed every event (from BPF or made
+ * here from procfs) through decode -> agg -> sink until the duration ends or a signal arrives.
+ * report -d, top, record and watch are all this loop with different sinks.
+ */
+#ifndef PS_SESSION_H
+#define PS_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "agg.h"
+#include "hooks.h"
+#include "kfeat.h"
+
+struct session_opts {
+	pid_t pid;	      /* 0: all */
+	uint64_t cgroup_id;   /* 0: all */
+	uint64_t duration_ns; /* 0: until a signal */
+	uint64_t interval_ns; /* tick period; 0: 1 s */
+	bool no_seed;
+};
+
+struct session_sink {
+	/* Every event, after the aggregate has applied it. Non-zero stops the run. */
+	int (*on_event)(void *ctx, const union ps_event *e);
+	/* Every interval; non-zero stops the run. */
+	int (*on_tick)(void *ctx, struct agg *a);
+	/* Called in the loop with the time left until the next tick, instead of sleeping in the
+	 * ring-buffer poll (the live view reads keys here). Return <0 to stop. */
+	int (*wait)(void *ctx, int ring_fd, int timeout_ms);
+	void *ctx;
+};
+
+/* Checks privileges, BTF, tracefs. Prints the one-line error and returns 1 when one is
+ * missing, naming what still works. */
+int session_preflight(struct ps_kfeat *k);
+
+/* Runs a live session. Returns a process exit code (0 ok, 1 runtime error). */
+int session_run(const struct session_opts *o, struct agg *a, const struct session_sink *sink);
+
+/* Set by SIGINT/SIGTERM. */
+extern volatile int session_stop;
+void session_install_signals(void);
+
+#endif

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# Pin holders against the kernel's own numbers (VmPin of the workload, which io_uring charges).
+load helpers
+
+setup() {
+	need_root
+	[ -x "$PINSCOPE_TOOLS/pinload" ] || skip "pinload not built"
+}
+
+teardown() {
+	[ -n "${PS_PID:-}" ] && kill -INT "$PS_PID" 2>/dev/null && wait "$PS_PID" 2>/dev/null
+	[ -n "${WL_PID:-}" ] && stop_workload
+	true
+}
+
+# The holder object of pid $2 in report JSON $1, as "pages charged vmpin_kb subsystem comm state before_start backing"
+holder() {
+	json_get "$1" "' '.join(str(x) for h in d['holders'] if h['pid']==$2 for x in (h['pinned_pages'],h['charged_pages'],h['vmpin_kb'],h['subsystem'],h['comm'],h['state'],h['before_start'],h['backing']))"
+}
+
+@test "pins that predate pinscope: exact pages against VmPin, marked before start" {
+	start_workload pinload --bufs 4 --pages 16
+	pid=$(field "$READY_LINE" pid)
+	vmpin=$(field "$READY_LINE" vmpin_kb)
+	[ "$vmpin" -eq 256 ]
+	run "$PINSCOPE" report -d 0.3 -j
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "64 64 256 io_uring pinload alive True anon" ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = exact ]
+}
+
+@test "pins made while tracing: exact, then unregister brings the holder to zero" {
+	start_pinscope report -d 300 -j
+	start_workload pinload --bufs 3 --pages 100
+	pid=$(field "$READY_LINE" pid)
+	[ "$(field "$READY_LINE" vmpin_kb)" -eq 1200 ]
+	out=$(wl_cmd unregister)
+	[ "$(field "$out" vmpin_kb)" -eq 0 ]
+	stop_pinscope
+	holder "$PS_OUT" "$pid" >"$BATS_TEST_TMPDIR/h"
+	[ "$(cat "$BATS_TEST_TMPDIR/h")" = "0 0 0 io_uring pinload released False anon" ]
+	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
+	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
+}
+
+@test "live snapshot while pinned matches VmPin for anon, shmem file and guest_memfd memory" {
+	for mem in anon file gmem; do
+		if [ "$mem" = gmem ] && [ ! -w /dev/kvm ]; then
+			continue
+		fi
+		start_workload pinload --mem "$mem" --bufs 2 --pages 8 --rings 2
+		pid=$(field "$READY_LINE" pid)
+		vmpin=$(field "$READY_LINE" vmpin_kb)
+		run "$PINSCOPE" report -d 0.2 -j -p "$pid"
+		[ "$status" -eq 0 ]
+		echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+		want_back=$mem
+		[ "$mem" = file ] && want_back=shmem
+		[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "32 32 $vmpin io_uring pinload alive True $want_back" ]
+		[ "$vmpin" -eq 128 ]
+		stop_workload
+		WL_PID=
+	done
+}
+
+@test "process exit: the dead ring's pins are released asynchronously and the holder goes to zero" {
+	start_pinscope top -b -j -i 0.1
+	start_workload pinload --bufs 2 --pages 32
+	pid=$(field "$READY_LINE" pid)
+	wait_line "$PS_OUT" 10 "\"pid\":$pid,[^}]*\"pinned_pages\":64,[^}]*\"state\":\"alive\""
+	stop_workload
+	WL_PID=
+	# The kernel unpins a dead ring later, from a workqueue; pinscope follows it to zero.
+	wait_line "$PS_OUT" 10 "\"pid\":$pid,[^}]*\"pinned_pages\":0,[^}]*\"state\":\"gone\""
+	stop_pinscope
+	tail -1 "$PS_OUT" >"$BATS_TEST_TMPDIR/last.json"
+	[ "$(holder "$BATS_TEST_TMPDIR/last.json" "$pid")" = "0 0 None io_uring pinload gone False anon" ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 64 ]
+}
+
+@test "two processes are told apart" {
+	start_workload pinload --bufs 1 --pages 10
+	pid1=$(field "$READY_LINE" pid)
+	exec 8>&7
+	wl1=$WL_PID
+	start_workload pinload --bufs 2 --pages 10
+	pid2=$(field "$READY_LINE" pid)
+	run "$PINSCOPE" report -d 0.2 -j
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid1")" = "10 10 40 io_uring pinload alive True anon" ]
+	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid2")" = "20 20 80 io_uring pinload alive True anon" ]
+	echo exit >&8
+	exec 8>&-
+	wait "$wl1"
+}

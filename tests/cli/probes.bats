@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# pinscope probes tells the truth about this kernel.
+load helpers
+
+setup() {
+	need_root
+}
+
+@test "probes picks a tier for every pin hook and says why the better ones were refused" {
+	run "$PINSCOPE" probes
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pin.acquire"* ]]
+	[[ "$output" == *"pin.release"* ]]
+	# What this kernel allows, checked against the kernel itself:
+	if [ -e /sys/bus/event_source/devices/kprobe ]; then
+		[[ "$output" == *"kprobe PMU present"* ]]
+	else
+		[[ "$output" == *"kprobe: no kprobe PMU (CONFIG_KPROBES off)"* ]]
+	fi
+}
+
+@test "probes -j is valid JSON and agrees with a hand-made fentry load" {
+	run "$PINSCOPE" probes -j
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
+	fentry_ok=$(json_get "$BATS_TEST_TMPDIR/p.json" "d['program_types']['fentry']['ok']")
+	# Load an fentry program by hand with bpftool: the same answer must come out.
+	cat >"$BATS_TEST_TMPDIR/f.bpf.c" <<'C'
+__attribute__((section("fentry/do_nanosleep"), used)) int f(void *ctx) { return 0; }
+char _license[] __attribute__((section("license"), used)) = "GPL";
+C
+	clang -O2 -target bpf -c "$BATS_TEST_TMPDIR/f.bpf.c" -o "$BATS_TEST_TMPDIR/f.o"
+	mkdir -p /sys/fs/bpf
+	if bpftool prog load "$BATS_TEST_TMPDIR/f.o" /sys/fs/bpf/ps_probe_test 2>/dev/null; then
+		by_hand=True
+		rm -f /sys/fs/bpf/ps_probe_test
+	else
+		by_hand=False
+	fi
+	[ "$fentry_ok" = "$by_hand" ]
+	tier=$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['tier'] for h in d['hooks'] if h['hook']=='pin.acquire'][0]")
+	if [ "$by_hand" = False ]; then
+		[ "$tier" != fentry ]
+	fi
+}
+
+@test "on a kernel that refuses fentry and kprobes, pins fall back to the syscall tier" {
+	[ ! -e /sys/bus/event_source/devices/kprobe ] || skip "this kernel has kprobes"
+	run "$PINSCOPE" probes -j
+	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
+	[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "d['program_types']['fentry']['ok']")" = False ] ||
+		skip "this kernel allows fentry"
+	tier=$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['tier'] for h in d['hooks'] if h['hook']=='pin.acquire'][0]")
+	[ "$tier" = syscall ]
+	tried=$(json_get "$BATS_TEST_TMPDIR/p.json" "','.join(t['tier']+':'+str(t['ok']) for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'])")
+	[ "$tried" = "fentry:False,kprobe:False,syscall:True,procfs:True" ]
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The pin aggregate on crafted event sequences (what BPF would send). */
+#include "unit.h"
+#include "agg.h"
+
+#include <string.h>
+
+static uint64_t clock_ns = 1000;
+
+static union ps_event pin(uint32_t tgid, uint64_t obj, uint32_t slot, uint64_t pages, uint8_t flags)
+{
+	union ps_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = PS_EV_PIN;
+	e.h.size = sizeof(e.pin);
+	e.h.tier = PS_TIER_SYSCALL;
+	e.h.flags = flags | PS_F_LONGTERM;
+	e.h.tgid = tgid;
+	e.h.ts_ns = clock_ns++;
+	strcpy(e.h.comm, "qemu");
+	e.pin.obj = obj;
+	e.pin.slot = slot;
+	e.pin.subsys = PS_SUB_IO_URING;
+	e.pin.uaddr = 0x10000 + slot * pages * 4096;
+	e.pin.len = pages * 4096;
+	e.pin.pages = pages;
+	e.pin.acct_pages = pages;
+	e.pin.backing = PS_BACK_ANON;
+	return e;
+}
+
+static union ps_event obj_ev(unsigned int type, uint32_t tgid, uint64_t obj, uint32_t nr)
+{
+	union ps_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = type;
+	e.h.size = sizeof(e.obj);
+	e.h.tgid = tgid;
+	e.h.ts_ns = clock_ns++;
+	e.obj.obj = obj;
+	e.obj.nr = nr;
+	e.obj.subsys = PS_SUB_IO_URING;
+	return e;
+}
+
+static union ps_event unpin_all(uint64_t obj, uint8_t reason)
+{
+	union ps_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = PS_EV_UNPIN;
+	e.h.size = sizeof(e.unpin);
+	e.h.ts_ns = clock_ns++;
+	e.unpin.obj = obj;
+	e.unpin.slot = PS_SLOT_ALL;
+	e.unpin.subsys = PS_SUB_IO_URING;
+	e.unpin.reason = reason;
+	return e;
+}
+
+static struct holder_ent *only_holder(struct agg *a)
+{
+	size_t it = 0;
+
+	return htab_next(&a->pins.holders, &it);
+}
+
+static void apply(struct agg *a, union ps_event e)
+{
+	agg_apply(a, &e);
+}
+
+UNIT_TEST(agg_pins_register_unregister)
+{
+	struct agg a;
+	struct holder_ent *h;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 42, 0xabc, 3));
+	for (int i = 0; i < 3; i++)
+		apply(&a, pin(42, 0xabc, i, 16, 0));
+	h = only_holder(&a);
+	CHECK(h != NULL);
+	CHECK_EQ(h->tgid, 42);
+	CHECK_EQ(h->pins, 3);
+	CHECK_EQ(h->pages, 48);
+	CHECK_EQ(h->acquired_pages, 48);
+	apply(&a, unpin_all(0xabc, PS_UNPIN_UNREGISTER));
+	CHECK_EQ(h->pages, 0);
+	CHECK_EQ(h->pins, 0);
+	CHECK_EQ(h->released_pages, 48);
+	CHECK_EQ(a.pins.pins.count, 0);
+	agg_free(&a);
+}
+
+UNIT_TEST(agg_pins_resync_keeps_age_and_drops_removed)
+{
+	struct agg a;
+	struct holder_ent *h;
+	struct pin_ent *p;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 7, 0x1, 2));
+	apply(&a, pin(7, 0x1, 0, 4, 0));
+	apply(&a, pin(7, 0x1, 1, 4, 0));
+	p = htab_find(&a.pins.pins, 0x1, 0);
+	CHECK(p != NULL);
+	uint64_t since = p->since_ns;
+	/* An update replaces slot 1 by nothing: the ring now has one buffer. */
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 7, 0x1, 1));
+	apply(&a, pin(7, 0x1, 0, 4, 0));
+	h = only_holder(&a);
+	CHECK_EQ(h->pins, 1);
+	CHECK_EQ(h->pages, 4);
+	p = htab_find(&a.pins.pins, 0x1, 0);
+	CHECK(p && p->since_ns == since);
+	agg_free(&a);
+}
+
+UNIT_TEST(agg_pins_seed_is_before_start)
+{
+	struct agg a;
+	struct holder_ent *h;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 9, 0x2, 1));
+	apply(&a, pin(9, 0x2, 0, 8, PS_F_SEED));
+	agg_refresh(&a);
+	h = only_holder(&a);
+	CHECK(h && h->seeded);
+	CHECK_EQ(h->oldest_ns, 0);
+	CHECK_EQ(h->acquired_pages, 0); /* seeds are not acquisitions inside the run */
+	CHECK_EQ(h->pages, 8);
+	agg_free(&a);
+}
+
+UNIT_TEST(agg_pins_exit_then_async_teardown)
+{
+	struct agg a;
+	struct holder_ent *h;
+	union ps_event ex;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 5, 0x3, 1));
+	apply(&a, pin(5, 0x3, 0, 32, 0));
+	memset(&ex, 0, sizeof(ex));
+	ex.h.type = PS_EV_PROC_EXIT;
+	ex.h.size = sizeof(ex.h);
+	ex.h.tgid = 5;
+	ex.h.ts_ns = clock_ns++;
+	apply(&a, ex);
+	h = only_holder(&a);
+	CHECK_EQ(h->state, HOLDER_EXITED);
+	CHECK_EQ(h->pages, 32); /* the pins outlive the process */
+	apply(&a, obj_ev(PS_EV_OBJ_TEARDOWN, 0, 0x3, 0));
+	CHECK_EQ(h->state, HOLDER_RELEASING);
+	apply(&a, unpin_all(0x3, PS_UNPIN_TEARDOWN));
+	CHECK_EQ(h->pages, 0);
+	agg_free(&a);
+}
+
+UNIT_TEST(agg_pins_two_processes_apart)
+{
+	struct agg a;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 100, 0x10, 1));
+	apply(&a, pin(100, 0x10, 0, 4, 0));
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 200, 0x20, 1));
+	apply(&a, pin(200, 0x20, 0, 6, 0));
+	CHECK_EQ(a.pins.holders.count, 2);
+	apply(&a, unpin_all(0x10, PS_UNPIN_UNREGISTER));
+	struct holder_ent *h1 = htab_find(&a.pins.holders, (100ULL << 8) | PS_SUB_IO_URING, 0);
+	struct holder_ent *h2 = htab_find(&a.pins.holders, (200ULL << 8) | PS_SUB_IO_URING, 0);
+	CHECK(h1 && h2);
+	CHECK_EQ(h1->pages, 0);
+	CHECK_EQ(h2->pages, 6);
+	agg_free(&a);
+}
+
+UNIT_TEST(agg_pins_unknown_release_is_counted)
+{
+	struct agg a;
+	union ps_event e = unpin_all(0x99, PS_UNPIN_FUNC);
+
+	CHECK(agg_init(&a, NULL) == 0);
+	e.unpin.slot = 3;
+	apply(&a, e);
+	CHECK_EQ(a.pins.orphan_unpins, 1);
+	agg_free(&a);
+}
+
+UNIT_TEST(decode_rejects_bad_records)
+{
+	union ps_event e, out;
+
+	e = pin(1, 2, 3, 4, 0);
+	CHECK(decode_event(&e, sizeof(e.pin), &out) == 0);
+	CHECK(decode_event(&e, sizeof(e.pin) - 1, &out) != 0); /* size mismatch */
+	e.h.type = 200;
+	CHECK(decode_event(&e, sizeof(e.pin), &out) != 0); /* unknown type */
+	e = pin(1, 2, 3, 4, 0);
+	e.h.tier = 77;
+	CHECK(decode_event(&e, sizeof(e.pin), &out) != 0);
+	CHECK(decode_event(&e, 3, &out) != 0);
+}
