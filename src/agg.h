@@ -14,7 +14,7 @@
 struct agg {
 	struct agg_pins pins;
 	uint64_t start_ns, end_ns, now_ns; /* CLOCK_MONOTONIC of the run */
-	uint64_t wall_at_start_ns;	  /* CLOCK_REALTIME at start_ns */
+	uint64_t wall_at_start_ns;	   /* CLOCK_REALTIME at start_ns */
 	uint64_t events[PS_EV_TYPE_MAX];
 	uint64_t by_tier[PS_TIER_MAX];
 	struct ps_ev_loss loss; /* latest loss counters */

@@ -49,8 +49,8 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 {
 	uint64_t k2 = stack_hash(e->ustack, e->nr_ustack);
 	int created;
-	struct holder_ent *h = htab_insert(&p->holders, (uint64_t)e->h.tgid << 8 | e->subsys, k2,
-					   &created);
+	struct holder_ent *h =
+		htab_insert(&p->holders, (uint64_t)e->h.tgid << 8 | e->subsys, k2, &created);
 
 	if (!h)
 		return NULL;
@@ -135,9 +135,8 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 }
 
 /* Apply fn to every pin of obj. */
-static void each_pin_of(struct agg_pins *p, uint64_t obj, void (*fn)(struct agg_pins *,
-								     struct pin_ent *, uint64_t),
-			uint64_t arg)
+static void each_pin_of(struct agg_pins *p, uint64_t obj,
+			void (*fn)(struct agg_pins *, struct pin_ent *, uint64_t), uint64_t arg)
 {
 	struct pin_ent *pin;
 
@@ -278,6 +277,8 @@ static void on_procfs(struct agg_pins *p, const struct ps_ev_procfs *e)
 	pr->alive = e->alive;
 	pr->vmpin_kb = e->vmpin_kb;
 	pr->vmlck_kb = e->vmlck_kb;
+	if (e->h.comm[0])
+		memcpy(pr->comm, e->h.comm, sizeof(pr->comm));
 }
 
 void agg_pins_apply(struct agg_pins *p, const union ps_event *e)

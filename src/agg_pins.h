@@ -41,7 +41,8 @@ struct holder_ent {
 	uint64_t pages_longterm, pages_shortterm;
 	uint64_t acquired_pages, released_pages; /* counters since start */
 	uint64_t first_ns, last_ns, exit_ns;
-	uint64_t oldest_ns; /* oldest pin held: 0 before start, UINT64_MAX none (agg_pins_refresh) */
+	uint64_t
+		oldest_ns; /* oldest pin held: 0 before start, UINT64_MAX none (agg_pins_refresh) */
 	uint32_t backing_mask; /* 1 << enum ps_backing of every pin it held */
 	uint8_t nr_ustack;
 	uint64_t ustack[PS_MAX_STACK];
@@ -60,6 +61,7 @@ struct proc_ent {
 	uint64_t first_vmpin_kb;
 	bool sampled, alive, exited;
 	uint64_t exit_ns;
+	char comm[PS_COMM_LEN];
 };
 
 struct agg_pins {

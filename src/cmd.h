@@ -39,19 +39,19 @@ struct ps_cmd {
  * printed for --help. Returns -1 to go on, or an exit code (0 after --help, 2 on error).
  */
 int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *extra,
-	       const char *extra_short, int (*on_opt)(int c, const char *arg, void *ctx),
-	       void *ctx, const char *usage);
+	       const char *extra_short, int (*on_opt)(int c, const char *arg, void *ctx), void *ctx,
+	       const char *usage);
 
 /* Print `pinscope <cmd>: <msg>` and the usage hint; returns PS_EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define COMMON_HELP                                                                                \
-	"  -p, --pid PID          only this process\n"                                         \
-	"  -c, --cgroup PATH|ID   only this cgroup (v2 path or id)\n"                          \
-	"  -i, --interval TIME    refresh/sample period (default 1s; 250ms, 2s, 1m)\n"         \
-	"  -d, --duration TIME    stop after this long\n"                                      \
-	"  -j, --json             JSON output\n"                                               \
-	"  -v, --verbose          say what was attached and why (-vv: libbpf too)\n"           \
+	"  -p, --pid PID          only this process\n"                                             \
+	"  -c, --cgroup PATH|ID   only this cgroup (v2 path or id)\n"                              \
+	"  -i, --interval TIME    refresh/sample period (default 1s; 250ms, 2s, 1m)\n"             \
+	"  -d, --duration TIME    stop after this long\n"                                          \
+	"  -j, --json             JSON output\n"                                                   \
+	"  -v, --verbose          say what was attached and why (-vv: libbpf too)\n"               \
 	"  -h, --help             this help\n"
 
 int cmd_probes(int argc, char **argv);

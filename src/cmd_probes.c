@@ -42,8 +42,8 @@ static void print_types_text(const struct ps_kfeat *k)
 	printf("program types:\n");
 	type_line("fentry", k->fentry_errno, b, sizeof(b));
 	printf("  %s\n", b);
-	printf("  kprobe: %s\n", k->kprobe_pmu ? "kprobe PMU present"
-					       : "no kprobe PMU (CONFIG_KPROBES off)");
+	printf("  kprobe: %s\n",
+	       k->kprobe_pmu ? "kprobe PMU present" : "no kprobe PMU (CONFIG_KPROBES off)");
 	type_line("raw_tp", k->rawtp_errno, b, sizeof(b));
 	printf("  %s\n", b);
 	type_line("tracepoint", k->tp_errno, b, sizeof(b));
@@ -113,8 +113,8 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 		json_str(j, "hook", h->name);
 		json_str(j, "concern", h->concern);
 		json_str(j, "what", h->what);
-		json_str(j, "tier", c[i].chosen >= 0 ? tier_name(h->impls[c[i].chosen].tier)
-						     : "unavailable");
+		json_str(j, "tier",
+			 c[i].chosen >= 0 ? tier_name(h->impls[c[i].chosen].tier) : "unavailable");
 		json_arr_begin(j, "tried");
 		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
 			json_obj_begin(j, NULL);

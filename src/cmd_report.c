@@ -16,16 +16,17 @@ static const char usage[] =
 	"       pinscope report FILE [-j] [-s KEY] [--subsystem NAME]\n"
 	"Trace for TIME and report who holds pages pinned, how many, since when, and how that\n"
 	"compares with the kernel's own counters (VmPin, nr_foll_pin_*); or report a recording\n"
-	"made by 'pinscope record' (the same report the live run would have printed).\n\n" COMMON_HELP
+	"made by 'pinscope record' (the same report the live run would have "
+	"printed).\n\n" COMMON_HELP
 	"  -s, --sort KEY         pages (default), pid, age, comm, acquired\n"
 	"      --subsystem NAME   only holders of this subsystem (io_uring, vfio, rdma, ...)\n"
 	"      --no-seed          do not look for pins that predate the run\n";
 
 static const struct option extra[] = {
-	{ "sort", required_argument, NULL, 's' },
-	{ "subsystem", required_argument, NULL, 'S' },
-	{ "no-seed", no_argument, NULL, 'N' },
-	{ 0 },
+	{"sort", required_argument, NULL, 's'},
+	{"subsystem", required_argument, NULL, 'S'},
+	{"no-seed", no_argument, NULL, 'N'},
+	{0},
 };
 
 struct report_args {
@@ -35,7 +36,7 @@ struct report_args {
 
 static int parse_sort(const char *s)
 {
-	static const char *const keys[SORT_MAX] = { "pages", "pid", "age", "comm", "acquired" };
+	static const char *const keys[SORT_MAX] = {"pages", "pid", "age", "comm", "acquired"};
 
 	for (int i = 0; i < SORT_MAX; i++)
 		if (!strcmp(s, keys[i]))

@@ -19,16 +19,19 @@
 static const char usage[] =
 	"Usage: pinscope top [-b] [-n COUNT] [-i TIME] [-p PID] [-c CGROUP] [-j] [-s KEY]\n"
 	"Live view of who holds pages pinned. With -b (or when stdout is not a terminal) print a\n"
-	"plain snapshot every interval, like top -b; with -j one JSON object per interval.\n\n" COMMON_HELP
+	"plain snapshot every interval, like top -b; with -j one JSON object per "
+	"interval.\n\n" COMMON_HELP
 	"  -b, --batch            plain snapshots instead of the full-screen view\n"
 	"  -n, --iterations N     stop after N snapshots\n"
 	"  -s, --sort KEY         pages (default), pid, age, comm, acquired\n"
 	"      --subsystem NAME   only holders of this subsystem\n";
 
 static const struct option extra[] = {
-	{ "batch", no_argument, NULL, 'b' },	     { "iterations", required_argument, NULL, 'n' },
-	{ "sort", required_argument, NULL, 's' },    { "subsystem", required_argument, NULL, 'S' },
-	{ 0 },
+	{"batch", no_argument, NULL, 'b'},
+	{"iterations", required_argument, NULL, 'n'},
+	{"sort", required_argument, NULL, 's'},
+	{"subsystem", required_argument, NULL, 'S'},
+	{0},
 };
 
 struct top {
@@ -41,7 +44,7 @@ struct top {
 
 static int on_opt(int c, const char *arg, void *ctx)
 {
-	static const char *const keys[SORT_MAX] = { "pages", "pid", "age", "comm", "acquired" };
+	static const char *const keys[SORT_MAX] = {"pages", "pid", "age", "comm", "acquired"};
 	struct top *t = ctx;
 
 	switch (c) {
@@ -50,7 +53,8 @@ static int on_opt(int c, const char *arg, void *ctx)
 		return -1;
 	case 'n':
 		if (parse_u64(arg, UINT32_MAX, &t->iterations) || !t->iterations)
-			return usage_error("top", "--iterations: '%s' is not a positive count", arg);
+			return usage_error("top", "--iterations: '%s' is not a positive count",
+					   arg);
 		return -1;
 	case 's':
 		for (int i = 0; i < SORT_MAX; i++)
@@ -75,8 +79,8 @@ static void snapshot_text(struct top *t, struct agg *a, int n)
 		lt += t->rows[i].longterm_pages;
 		st += t->rows[i].shortterm_pages;
 	}
-	printf("pinscope top: %.1fs  holders %d  long-term %" PRIu64 " pages (%s)  short-term %" PRIu64
-	       " pages  lost %" PRIu64 "\n",
+	printf("pinscope top: %.1fs  holders %d  long-term %" PRIu64
+	       " pages (%s)  short-term %" PRIu64 " pages  lost %" PRIu64 "\n",
 	       (double)(a->now_ns - a->start_ns) / NSEC_PER_SEC, n, lt,
 	       fmt_bytes(lt * 4096, b, sizeof(b)), st,
 	       (uint64_t)(a->loss.drops[PS_DROP_RINGBUF] + a->loss.drops[PS_DROP_MAP_FULL] +
@@ -142,7 +146,7 @@ int cmd_top(int argc, char **argv)
 			.duration_ns = o.duration_ns,
 			.interval_ns = o.interval_ns,
 		};
-		struct session_sink sink = { .on_tick = on_tick, .ctx = &t };
+		struct session_sink sink = {.on_tick = on_tick, .ctx = &t};
 
 		session_install_signals();
 		rc = session_run(&so, &a, &sink);

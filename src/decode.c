@@ -8,15 +8,15 @@ static const struct {
 	const char *name;
 	size_t size;
 } types[PS_EV_TYPE_MAX] = {
-	[PS_EV_PIN] = { "pin", sizeof(struct ps_ev_pin) },
-	[PS_EV_UNPIN] = { "unpin", sizeof(struct ps_ev_unpin) },
-	[PS_EV_OBJ_SYNC] = { "obj_sync", sizeof(struct ps_ev_obj) },
-	[PS_EV_PROC_EXIT] = { "proc_exit", sizeof(struct ps_ev_hdr) },
-	[PS_EV_OBJ_TEARDOWN] = { "obj_teardown", sizeof(struct ps_ev_obj) },
-	[PS_EV_PROCFS] = { "procfs", sizeof(struct ps_ev_procfs) },
-	[PS_EV_VMSTAT] = { "vmstat", sizeof(struct ps_ev_vmstat) },
-	[PS_EV_MARK] = { "mark", sizeof(struct ps_ev_mark) },
-	[PS_EV_LOSS] = { "loss", sizeof(struct ps_ev_loss) },
+	[PS_EV_PIN] = {"pin", sizeof(struct ps_ev_pin)},
+	[PS_EV_UNPIN] = {"unpin", sizeof(struct ps_ev_unpin)},
+	[PS_EV_OBJ_SYNC] = {"obj_sync", sizeof(struct ps_ev_obj)},
+	[PS_EV_PROC_EXIT] = {"proc_exit", sizeof(struct ps_ev_hdr)},
+	[PS_EV_OBJ_TEARDOWN] = {"obj_teardown", sizeof(struct ps_ev_obj)},
+	[PS_EV_PROCFS] = {"procfs", sizeof(struct ps_ev_procfs)},
+	[PS_EV_VMSTAT] = {"vmstat", sizeof(struct ps_ev_vmstat)},
+	[PS_EV_MARK] = {"mark", sizeof(struct ps_ev_mark)},
+	[PS_EV_LOSS] = {"loss", sizeof(struct ps_ev_loss)},
 };
 
 size_t event_min_size(unsigned int type)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct ps_hook *const tables[] = { ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb };
+static const struct ps_hook *const tables[] = {ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb};
 
 const char *tier_name(enum ps_tier t)
 {
@@ -98,8 +98,8 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
 	c->chosen = -1;
 	for (int i = 0; i < PS_MAX_IMPLS && h->impls[i].tier; i++) {
 		const struct ps_impl *im = &h->impls[i];
-		struct trial_arg ta = { .k = k, .tier = im->tier };
-		struct prog_arg pa = { .has = has };
+		struct trial_arg ta = {.k = k, .tier = im->tier};
+		struct prog_arg pa = {.has = has};
 		char why[96];
 		int err;
 
@@ -157,7 +157,7 @@ static int match_prog(const char *p, void *arg)
 
 bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog)
 {
-	struct match_arg m = { .prog = prog };
+	struct match_arg m = {.prog = prog};
 
 	for (int i = 0; i < n; i++) {
 		if (c[i].chosen < 0)

@@ -3,5 +3,5 @@
 #include "hooks.h"
 
 const struct ps_hook ps_hooks_gmem[] = {
-	{ 0 },
+	{0},
 };

@@ -3,5 +3,5 @@
 #include "hooks.h"
 
 const struct ps_hook ps_hooks_tlb[] = {
-	{ 0 },
+	{0},
 };

@@ -58,7 +58,7 @@ static int remember(char kind, const char *name, int err)
 
 static void probe_caps(struct ps_kfeat *k)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
 
 	if (syscall(SYS_capget, &hdr, data))
@@ -71,7 +71,7 @@ static void probe_caps(struct ps_kfeat *k)
 
 static void probe_tracefs(struct ps_kfeat *k)
 {
-	static const char *const paths[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	static const char *const paths[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 	char p[128];
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
@@ -94,8 +94,8 @@ static void probe_tracefs(struct ps_kfeat *k)
 }
 
 static const struct bpf_insn ret0[] = {
-	{ .code = 0xb7, .dst_reg = 0, .imm = 0 }, /* r0 = 0 */
-	{ .code = 0x95 },			  /* exit */
+	{.code = 0xb7, .dst_reg = 0, .imm = 0}, /* r0 = 0 */
+	{.code = 0x95},				/* exit */
 };
 
 static int prog_load(enum bpf_prog_type type, struct bpf_prog_load_opts *opts)
@@ -152,7 +152,7 @@ static int perf_open(struct perf_event_attr *attr)
 
 static int trial_tracepoint(struct ps_kfeat *k, const char *cat_name)
 {
-	struct perf_event_attr attr = { .type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr) };
+	struct perf_event_attr attr = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr)};
 	int id = tp_id(k, cat_name), prog, pfd, err = 0;
 
 	if (id < 0)
@@ -186,7 +186,7 @@ static int kprobe_pmu_type(void)
 
 static int trial_kprobe(const char *func)
 {
-	struct perf_event_attr attr = { .size = sizeof(attr) };
+	struct perf_event_attr attr = {.size = sizeof(attr)};
 	int type = kprobe_pmu_type(), fd;
 
 	if (type < 0)

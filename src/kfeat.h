@@ -14,15 +14,15 @@ struct btf;
 
 struct ps_kfeat {
 	char release[65];
-	bool privileged;   /* root, or CAP_BPF + CAP_PERFMON */
+	bool privileged; /* root, or CAP_BPF + CAP_PERFMON */
 	bool cap_bpf, cap_perfmon, cap_sys_admin;
-	bool btf;	   /* /sys/kernel/btf/vmlinux parsed */
+	bool btf; /* /sys/kernel/btf/vmlinux parsed */
 	int btf_errno;
-	const char *tracefs; /* mount point, NULL if none */
+	const char *tracefs;  /* mount point, NULL if none */
 	bool tracefs_mounted; /* we mounted it */
 	int tracefs_errno;
-	bool kprobe_pmu;     /* /sys/bus/event_source/devices/kprobe */
-	int fentry_errno;    /* trial of the fentry program type on a known-good target */
+	bool kprobe_pmu;  /* /sys/bus/event_source/devices/kprobe */
+	int fentry_errno; /* trial of the fentry program type on a known-good target */
 	int rawtp_errno;
 	int tp_errno;
 	int ringbuf_errno;

@@ -19,7 +19,7 @@ static const struct {
 	const char *name;
 	const void *(*elf)(size_t *sz);
 } objs[] = {
-	{ "pins_sys", pins_sys_bpf__elf_bytes },
+	{"pins_sys", pins_sys_bpf__elf_bytes},
 };
 
 #define MAX_LINKS 64
@@ -85,8 +85,7 @@ static struct bpf_map *global_var_map(struct bpf_object *obj, const char *sec, c
 	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
 	if (id < 0)
 		return NULL;
-	bpf_object__for_each_map(map, obj)
-	{
+	bpf_object__for_each_map (map, obj) {
 		const char *n = bpf_map__name(map);
 		size_t ln = strlen(n), ls = strlen(sec);
 
@@ -156,8 +155,8 @@ static int create_shared(struct loader *l)
 	return 0;
 }
 
-static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg,
-		    const struct ps_choice *c, int n, char *what, int what_len)
+static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const struct ps_choice *c,
+		    int n, char *what, int what_len)
 {
 	struct bpf_object *obj = l->obj[i];
 	struct bpf_program *p;
@@ -165,8 +164,7 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg,
 	struct ps_cfg *ro;
 	int wanted = 0, err;
 
-	bpf_object__for_each_program(p, obj)
-	{
+	bpf_object__for_each_program (p, obj) {
 		bool want = hooks_prog_wanted(c, n, bpf_program__name(p));
 
 		bpf_program__set_autoload(p, want);
@@ -190,8 +188,7 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg,
 	if (err)
 		goto fail;
 	l->loaded[i] = true;
-	bpf_object__for_each_program(p, obj)
-	{
+	bpf_object__for_each_program (p, obj) {
 		struct bpf_link *link;
 
 		if (!bpf_program__autoload(p))

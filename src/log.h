@@ -5,7 +5,7 @@
 
 #include <stdarg.h>
 
-extern int ps_verbose; /* -v count */
+extern int ps_verbose;	   /* -v count */
 extern int ps_json_errors; /* -j: errors are also written as {"error": ...} on stdout */
 
 void ps_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

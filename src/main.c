@@ -21,13 +21,13 @@ static int cmd_version(int argc, char **argv)
 }
 
 static const struct ps_cmd cmds[] = {
-	{ "top", cmd_top, "live view of pin holders" },
-	{ "report", cmd_report, "report of a live run (-d TIME) or of a recording (FILE)" },
-	{ "record", cmd_record, "capture events to a file for later analysis" },
-	{ "watch", cmd_watch, "alert on stuck guest_memfd conversions" },
-	{ "probes", cmd_probes, "what this kernel allows; the tier chosen for every hook" },
-	{ "version", cmd_version, "print the version" },
-	{ "help", cmd_help, "this text; 'pinscope COMMAND --help' for a command" },
+	{"top", cmd_top, "live view of pin holders"},
+	{"report", cmd_report, "report of a live run (-d TIME) or of a recording (FILE)"},
+	{"record", cmd_record, "capture events to a file for later analysis"},
+	{"watch", cmd_watch, "alert on stuck guest_memfd conversions"},
+	{"probes", cmd_probes, "what this kernel allows; the tier chosen for every hook"},
+	{"version", cmd_version, "print the version"},
+	{"help", cmd_help, "this text; 'pinscope COMMAND --help' for a command"},
 };
 
 static int cmd_help(int argc, char **argv)
@@ -37,7 +37,8 @@ static int cmd_help(int argc, char **argv)
 	printf("Usage: pinscope COMMAND [OPTIONS]\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++)
 		printf("  %-9s %s\n", cmds[i].name, cmds[i].summary);
-	printf("\nRun 'pinscope COMMAND --help' for its options. Exit codes: 0 ok, 1 runtime error,\n"
+	printf("\nRun 'pinscope COMMAND --help' for its options. Exit codes: 0 ok, 1 runtime "
+	       "error,\n"
 	       "2 usage error, 3 alert (watch --exit-on-alert), 4 damaged recording (report).\n");
 	return PS_EXIT_OK;
 }

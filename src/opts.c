@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 
 static const struct option common[] = {
-	{ "pid", required_argument, NULL, 'p' },    { "cgroup", required_argument, NULL, 'c' },
-	{ "interval", required_argument, NULL, 'i' }, { "duration", required_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, 'j' },	    { "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+	{"pid", required_argument, NULL, 'p'},	    {"cgroup", required_argument, NULL, 'c'},
+	{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
+	{"json", no_argument, NULL, 'j'},	    {"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -52,8 +52,8 @@ static int parse_cgroup(const char *s, uint64_t *id)
 }
 
 int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *extra,
-	       const char *extra_short, int (*on_opt)(int c, const char *arg, void *ctx),
-	       void *ctx, const char *usage)
+	       const char *extra_short, int (*on_opt)(int c, const char *arg, void *ctx), void *ctx,
+	       const char *usage)
 {
 	struct option longopts[64];
 	char shortopts[64];
@@ -76,12 +76,14 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 		switch (c) {
 		case 'p':
 			if (parse_u64(optarg, 4194304, &v) || !v)
-				return usage_error(cur_cmd, "--pid: '%s' is not a process id", optarg);
+				return usage_error(cur_cmd, "--pid: '%s' is not a process id",
+						   optarg);
 			o->pid = v;
 			break;
 		case 'c':
 			if (parse_cgroup(optarg, &o->cgroup_id))
-				return usage_error(cur_cmd, "--cgroup: '%s' is not a cgroup v2 path or id",
+				return usage_error(cur_cmd,
+						   "--cgroup: '%s' is not a cgroup v2 path or id",
 						   optarg);
 			break;
 		case 'i':
@@ -94,8 +96,8 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 		case 'd':
 			if (parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns ||
 			    o->duration_ns > 365 * 86400 * NSEC_PER_SEC)
-				return usage_error(cur_cmd, "--duration: '%s' is not a positive time",
-						   optarg);
+				return usage_error(
+					cur_cmd, "--duration: '%s' is not a positive time", optarg);
 			break;
 		case 'j':
 			o->json = true;

@@ -204,3 +204,29 @@ int procfs_each_uring(pid_t only_pid, procfs_ring_fn fn, void *ctx)
 	closedir(dir);
 	return err;
 }
+
+int procfs_each_pinned(pid_t only_pid, procfs_pin_fn fn, void *ctx)
+{
+	struct dirent *d;
+	DIR *dir;
+	int err = 0;
+
+	dir = opendir("/proc");
+	if (!dir)
+		return -errno;
+	while (!err && (d = readdir(dir))) {
+		__u64 pin, lck;
+		pid_t pid;
+
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		pid = atoi(d->d_name);
+		if (only_pid && pid != only_pid)
+			continue;
+		if (procfs_status(pid, &pin, &lck) || (!pin && !lck))
+			continue;
+		err = fn(ctx, pid, pin, lck);
+	}
+	closedir(dir);
+	return err;
+}

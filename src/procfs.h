@@ -14,11 +14,15 @@ int procfs_comm(pid_t pid, char *buf, size_t size);
 
 struct procfs_map {
 	uint64_t ino;
-	uint32_t dev; /* kernel encoding: major << 20 | minor */
+	uint32_t dev;	 /* kernel encoding: major << 20 | minor */
 	uint8_t backing; /* enum ps_backing */
 };
 /* What backs addr in pid's address space. 0 or -ENOENT. */
 int procfs_backing(pid_t pid, uint64_t addr, struct procfs_map *out);
+
+/* Every process (or only_pid) whose VmPin or VmLck is not zero: fn(ctx, pid, vmpin, vmlck). */
+typedef int (*procfs_pin_fn)(void *ctx, pid_t pid, uint64_t vmpin_kb, uint64_t vmlck_kb);
+int procfs_each_pinned(pid_t only_pid, procfs_pin_fn fn, void *ctx);
 
 /* io_uring rings with registered buffers: calls fn for each (pid, fd, buffer count). */
 typedef int (*procfs_ring_fn)(void *ctx, pid_t pid, int fd, unsigned int nbufs);

@@ -29,6 +29,7 @@ struct proc_sum {
 static int proc_sums(struct agg *a, struct proc_sum *out, int max)
 {
 	struct holder_ent *h;
+	struct proc_ent *p;
 	int n = 0;
 
 	for (size_t it = 0; (h = htab_next(&a->pins.holders, &it));) {
@@ -46,6 +47,22 @@ static int proc_sums(struct agg *a, struct proc_sum *out, int max)
 			n++;
 		}
 		out[i].attributed_kb += h->acct_pages * 4;
+	}
+	/* Processes whose VmPin no holder explains. */
+	for (size_t it = 0; n < max && (p = htab_next(&a->pins.procs, &it));) {
+		int i;
+
+		if (!p->sampled || !p->alive || !p->vmpin_kb)
+			continue;
+		for (i = 0; i < n && out[i].pid != p->k.k1; i++)
+			;
+		if (i < n)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].pid = p->k.k1;
+		memcpy(out[n].comm, p->comm, sizeof(out[n].comm));
+		out[n].p = p;
+		n++;
 	}
 	return n;
 }
@@ -68,13 +85,23 @@ static const char *verdict(const struct proc_sum *s)
 	return s->p->vmpin_kb > s->attributed_kb ? "unattributed" : "over";
 }
 
-static uint64_t total(struct agg *a, bool longterm)
+/* Totals over the rows: attributed holders plus VmPin no holder explains. */
+static uint64_t total(const struct holder_row *rows, int n, bool longterm)
 {
-	struct holder_ent *h;
 	uint64_t t = 0;
 
-	for (size_t it = 0; (h = htab_next(&a->pins.holders, &it));)
-		t += longterm ? h->pages_longterm : h->pages_shortterm;
+	for (int i = 0; i < n; i++)
+		t += longterm ? rows[i].longterm_pages : rows[i].shortterm_pages;
+	return t;
+}
+
+static uint64_t unattributed(const struct holder_row *rows, int n)
+{
+	uint64_t t = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(rows[i].subsystem, "unattributed"))
+			t += rows[i].pinned_pages;
 	return t;
 }
 
@@ -91,9 +118,10 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 		json_u64(j, tier_name(t), a->by_tier[t]);
 	json_obj_end(j);
 	json_obj_begin(j, "totals");
-	json_u64(j, "longterm_pages", total(a, true));
-	json_u64(j, "longterm_bytes", total(a, true) * 4096);
-	json_u64(j, "shortterm_pages", total(a, false));
+	json_u64(j, "longterm_pages", total(rows, n, true));
+	json_u64(j, "longterm_bytes", total(rows, n, true) * 4096);
+	json_u64(j, "shortterm_pages", total(rows, n, false));
+	json_u64(j, "unattributed_pages", unattributed(rows, n));
 	json_u64(j, "holders", n);
 	json_obj_end(j);
 	json_arr_begin(j, "holders");
@@ -119,10 +147,10 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	json_arr_end(j);
 	json_obj_begin(j, "vmstat");
 	if (a->vmstat_samples) {
-		json_u64(j, "foll_pin_acquired_delta", a->vmstat_last.foll_pin_acquired -
-							       a->vmstat_first.foll_pin_acquired);
-		json_u64(j, "foll_pin_released_delta", a->vmstat_last.foll_pin_released -
-							       a->vmstat_first.foll_pin_released);
+		json_u64(j, "foll_pin_acquired_delta",
+			 a->vmstat_last.foll_pin_acquired - a->vmstat_first.foll_pin_acquired);
+		json_u64(j, "foll_pin_released_delta",
+			 a->vmstat_last.foll_pin_released - a->vmstat_first.foll_pin_released);
 	}
 	json_obj_end(j);
 	json_obj_begin(j, "losses");
@@ -139,7 +167,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 		       struct proc_sum *ps, int np)
 {
-	uint64_t lt = total(a, true), st = total(a, false);
+	uint64_t lt = total(rows, n, true), st = total(rows, n, false), un = unattributed(rows, n);
 	char b1[32], b2[32];
 
 	fprintf(out, "pinscope report: %.1f s, events by tier:",
@@ -147,10 +175,11 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	for (int t = 1; t < PS_TIER_MAX; t++)
 		if (a->by_tier[t])
 			fprintf(out, " %s %" PRIu64, tier_name(t), a->by_tier[t]);
-	fprintf(out, "\nlong-term pinned: %" PRIu64 " pages (%s); short-term: %" PRIu64
-		     " pages (%s); holders: %d\n\n",
+	fprintf(out,
+		"\nlong-term pinned: %" PRIu64 " pages (%s); short-term: %" PRIu64
+		" pages (%s); holders: %d; not attributed to a holder: %" PRIu64 " pages\n\n",
 		lt, fmt_bytes(lt * 4096, b1, sizeof(b1)), st, fmt_bytes(st * 4096, b2, sizeof(b2)),
-		n);
+		n, un);
 	rows_text_header(out);
 	for (int i = 0; i < n; i++)
 		rows_text(out, &rows[i]);
@@ -161,8 +190,9 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 		const struct proc_ent *p = ps[i].p;
 
 		if (p && p->sampled && p->alive)
-			fprintf(out, "  pid %" PRIu32 " %s: VmPin %" PRIu64 " kB, attributed %" PRIu64
-				     " kB: %s\n",
+			fprintf(out,
+				"  pid %" PRIu32 " %s: VmPin %" PRIu64 " kB, attributed %" PRIu64
+				" kB: %s\n",
 				ps[i].pid, ps[i].comm, p->vmpin_kb, ps[i].attributed_kb,
 				verdict(&ps[i]));
 		else
@@ -172,8 +202,9 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	if (!np)
 		fprintf(out, "  (no processes)\n");
 	if (a->vmstat_samples)
-		fprintf(out, "/proc/vmstat (global, short and long pins mixed): nr_foll_pin_acquired +%" PRIu64
-			     ", nr_foll_pin_released +%" PRIu64 "\n",
+		fprintf(out,
+			"/proc/vmstat (global, short and long pins mixed): nr_foll_pin_acquired "
+			"+%" PRIu64 ", nr_foll_pin_released +%" PRIu64 "\n",
 			(uint64_t)(a->vmstat_last.foll_pin_acquired -
 				   a->vmstat_first.foll_pin_acquired),
 			(uint64_t)(a->vmstat_last.foll_pin_released -
@@ -181,8 +212,9 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	fprintf(out, "losses:");
 	for (int d = 0; d < PS_DROP_MAX; d++)
 		fprintf(out, " %s %" PRIu64 ",", drop_names[d], (uint64_t)a->loss.drops[d]);
-	fprintf(out, " malformed %" PRIu64 ", table_overflow %" PRIu64 ", unmatched_releases %" PRIu64
-		     "\n",
+	fprintf(out,
+		" malformed %" PRIu64 ", table_overflow %" PRIu64 ", unmatched_releases %" PRIu64
+		"\n",
 		(uint64_t)a->loss.malformed, agg_pins_overflow(&a->pins), a->pins.orphan_unpins);
 }
 

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +19,15 @@ struct field {
 	size_t off;
 };
 
-#define F(key, hdr, w, kind, member) { key, hdr, w, kind, offsetof(struct holder_row, member) }
+#define F(key, hdr, w, kind, member)                                                               \
+	{                                                                                          \
+		key, hdr, w, kind, offsetof(struct holder_row, member)                             \
+	}
 
 static const struct field fields[] = {
 	F("pid", "PID", 7, K_U32, pid),
 	F("comm", "COMM", -15, K_STR, comm),
-	F("subsystem", "SUBSYS", -9, K_STRP, subsystem),
+	F("subsystem", "SUBSYS", -12, K_STRP, subsystem),
 	F("pins", "PINS", 5, K_U64, pins),
 	F("pinned_pages", "PAGES", 8, K_U64, pinned_pages),
 	F("pinned_bytes", "PINNED", 10, K_BYTES, pinned_bytes),
@@ -55,8 +59,8 @@ const char *subsys_name(unsigned int s)
 const char *backing_name(unsigned int b)
 {
 	static const char *const n[PS_BACK_MAX] = {
-		[PS_BACK_UNKNOWN] = "?",      [PS_BACK_ANON] = "anon",	 [PS_BACK_FILE] = "file",
-		[PS_BACK_SHMEM] = "shmem",    [PS_BACK_GMEM] = "gmem",	 [PS_BACK_HUGETLB] = "hugetlb",
+		[PS_BACK_UNKNOWN] = "?",   [PS_BACK_ANON] = "anon", [PS_BACK_FILE] = "file",
+		[PS_BACK_SHMEM] = "shmem", [PS_BACK_GMEM] = "gmem", [PS_BACK_HUGETLB] = "hugetlb",
 	};
 
 	return b < PS_BACK_MAX && n[b] ? n[b] : "?";
@@ -139,7 +143,8 @@ static int cmp_rows(const void *x, const void *y)
 		c = strcmp(a->comm, b->comm);
 		break;
 	case SORT_ACQUIRED:
-		c = (a->acquired_pages < b->acquired_pages) - (a->acquired_pages > b->acquired_pages);
+		c = (a->acquired_pages < b->acquired_pages) -
+		    (a->acquired_pages > b->acquired_pages);
 		break;
 	default:
 		break;
@@ -153,6 +158,48 @@ static int cmp_rows(const void *x, const void *y)
 	if (!c)
 		c = memcmp(a->ustack, b->ustack, sizeof(a->ustack));
 	return c;
+}
+
+static uint64_t attributed_kb(struct agg *a, uint32_t tgid)
+{
+	struct holder_ent *h;
+	uint64_t kb = 0;
+
+	for (size_t it = 0; (h = htab_next(&a->pins.holders, &it));)
+		if (h->tgid == tgid)
+			kb += h->acct_pages * 4;
+	return kb;
+}
+
+/* VmPin that no hook explained: pins of a subsystem this tier cannot see (RDMA, iommufd, ...)
+ * or made before start without a way to seed them. One row per such process. */
+static int unattributed_rows(struct agg *a, struct holder_row *rows, int max)
+{
+	struct proc_ent *p;
+	int n = 0;
+
+	for (size_t it = 0; n < max && (p = htab_next(&a->pins.procs, &it));) {
+		uint64_t attr;
+
+		if (!p->sampled || !p->alive || !p->vmpin_kb)
+			continue;
+		attr = attributed_kb(a, p->k.k1);
+		if (p->vmpin_kb <= attr)
+			continue;
+		memset(&rows[n], 0, sizeof(rows[n]));
+		rows[n].pid = p->k.k1;
+		memcpy(rows[n].comm, p->comm, sizeof(rows[n].comm));
+		rows[n].subsystem = "unattributed";
+		rows[n].pinned_pages = rows[n].charged_pages = (p->vmpin_kb - attr) / 4;
+		rows[n].pinned_bytes = rows[n].pinned_pages * 4096;
+		rows[n].longterm_pages = rows[n].pinned_pages;
+		rows[n].vmpin_kb = p->vmpin_kb;
+		rows[n].oldest_age_ns = -2;
+		rows[n].state = "alive";
+		snprintf(rows[n].backing, sizeof(rows[n].backing), "-");
+		n++;
+	}
+	return n;
 }
 
 int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort sort,
@@ -169,6 +216,8 @@ int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort so
 			continue;
 		fill(a, h, &rows[n++]);
 	}
+	if (!only_subsys || !strcmp(only_subsys, "unattributed"))
+		n += unattributed_rows(a, rows + n, max - n);
 	sort_key = sort;
 	qsort(rows, n, sizeof(*rows), cmp_rows);
 	return n;

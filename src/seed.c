@@ -170,7 +170,7 @@ static void emit_buf(void *ctx, unsigned int idx, uint64_t addr, uint64_t len)
 
 int seed_state_by_procfs(struct seed *s, int i, seed_emit_fn emit, void *ctx)
 {
-	struct procfs_seed ps = { .r = &s->rings[i], .emit = emit, .ctx = ctx };
+	struct procfs_seed ps = {.r = &s->rings[i], .emit = emit, .ctx = ctx};
 	int n = procfs_uring_bufs(s->rings[i].pid, s->rings[i].fd, emit_buf, &ps);
 
 	return n < 0 ? n : 0;

@@ -75,18 +75,18 @@ static int parse_scaled(const char *s, const char *const *units, const uint64_t 
 
 int parse_duration_ns(const char *s, uint64_t *out)
 {
-	static const char *const units[] = { "ns", "us", "ms", "s", "m", "h" };
-	static const uint64_t mult[] = { 1, 1000, 1000000, NSEC_PER_SEC, 60 * NSEC_PER_SEC,
-					 3600 * NSEC_PER_SEC };
+	static const char *const units[] = {"ns", "us", "ms", "s", "m", "h"};
+	static const uint64_t mult[] = {
+		1, 1000, 1000000, NSEC_PER_SEC, 60 * NSEC_PER_SEC, 3600 * NSEC_PER_SEC};
 
 	return parse_scaled(s, units, mult, ARRAY_SIZE(units), NSEC_PER_SEC, out);
 }
 
 int parse_size(const char *s, uint64_t *out)
 {
-	static const char *const units[] = { "K", "M", "G", "KB", "MB", "GB", "KiB", "MiB", "GiB" };
-	static const uint64_t mult[] = { 1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 10, 1ULL << 20,
-					 1ULL << 30, 1ULL << 10, 1ULL << 20, 1ULL << 30 };
+	static const char *const units[] = {"K", "M", "G", "KB", "MB", "GB", "KiB", "MiB", "GiB"};
+	static const uint64_t mult[] = {1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 10, 1ULL << 20,
+					1ULL << 30, 1ULL << 10, 1ULL << 20, 1ULL << 30};
 
 	return parse_scaled(s, units, mult, ARRAY_SIZE(units), 1, out);
 }
@@ -119,7 +119,7 @@ long read_file(const char *path, char *buf, size_t size)
 
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t size)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = bytes;
 	unsigned int u = 0;
 

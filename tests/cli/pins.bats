@@ -94,3 +94,13 @@ holder() {
 	exec 8>&-
 	wait "$wl1"
 }
+
+@test "VmPin no hook explains (seeding off) shows up as an unattributed row, exact" {
+	start_workload pinload --bufs 2 --pages 24
+	pid=$(field "$READY_LINE" pid)
+	run "$PINSCOPE" report -d 0.2 -j --no-seed
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "48 48 192 unattributed pinload alive False -" ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = unattributed ]
+}
