@@ -76,9 +76,9 @@ static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 s
 /* Reserve a record and fill its header; counts the loss when the ring buffer is full. */
 #define ps_reserve(type_id, T, tier)                                                               \
 	({                                                                                         \
-		T *__e = bpf_ringbuf_reserve(&events, sizeof(T), 0);                                \
+		T *__e = bpf_ringbuf_reserve(&events, sizeof(T), 0);                               \
 		if (__e)                                                                           \
-			ps_fill_hdr(&__e->h, type_id, sizeof(T), tier);                           \
+			ps_fill_hdr(&__e->h, type_id, sizeof(T), tier);                            \
 		else                                                                               \
 			ps_drop(PS_DROP_RINGBUF);                                                  \
 		__e;                                                                               \

@@ -20,19 +20,19 @@
 #define PS_SLOT_ALL    0xffffffffu
 
 enum ps_ev_type {
-	PS_EV_PIN = 1,	   /* pages pinned by a holder object (one buffer, one GUP call) */
-	PS_EV_UNPIN,	   /* pages released: one slot, or PS_SLOT_ALL of an object */
-	PS_EV_OBJ_SYNC,	   /* the object's pins are re-stated by the PS_EV_PIN records that follow */
-	PS_EV_PROC_EXIT,   /* a thread group ended; its pins may outlive it */
+	PS_EV_PIN = 1,	 /* pages pinned by a holder object (one buffer, one GUP call) */
+	PS_EV_UNPIN,	 /* pages released: one slot, or PS_SLOT_ALL of an object */
+	PS_EV_OBJ_SYNC,	 /* the object's pins are re-stated by the PS_EV_PIN records that follow */
+	PS_EV_PROC_EXIT, /* a thread group ended; its pins may outlive it */
 	PS_EV_OBJ_TEARDOWN, /* the kernel began releasing an object (e.g. io_uring exit work) */
-	PS_EV_PROCFS,	   /* user space: per-process VmPin/VmLck sample */
-	PS_EV_VMSTAT,	   /* user space: global nr_foll_pin_* sample */
-	PS_EV_MARK,	   /* user space: start/end of a run, tier decisions */
-	PS_EV_GMEM,	   /* guest_memfd lifecycle */
-	PS_EV_CONV,	   /* shared<->private conversion request/result */
-	PS_EV_VM_EXIT,	   /* KVM exit to user space (memory-fault exits ask for conversions) */
-	PS_EV_TLB,	   /* TLB flush / shootdown */
-	PS_EV_LOSS,	   /* user space: loss counters (BPF drops, malformed records) so far */
+	PS_EV_PROCFS,	    /* user space: per-process VmPin/VmLck sample */
+	PS_EV_VMSTAT,	    /* user space: global nr_foll_pin_* sample */
+	PS_EV_MARK,	    /* user space: start/end of a run, tier decisions */
+	PS_EV_GMEM,	    /* guest_memfd lifecycle */
+	PS_EV_CONV,	    /* shared<->private conversion request/result */
+	PS_EV_VM_EXIT,	    /* KVM exit to user space (memory-fault exits ask for conversions) */
+	PS_EV_TLB,	    /* TLB flush / shootdown */
+	PS_EV_LOSS,	    /* user space: loss counters (BPF drops, malformed records) so far */
 	PS_EV_TYPE_MAX,
 };
 
@@ -106,11 +106,11 @@ struct ps_ev_hdr {
 
 struct ps_ev_pin {
 	struct ps_ev_hdr h;
-	__u64 obj;	  /* holder object identity (io_ring_ctx, vfio_dma, first page) */
-	__u32 slot;	  /* buffer index inside obj */
-	__u8 subsys;	  /* enum ps_subsys */
-	__u8 backing;	  /* enum ps_backing */
-	__u8 nr_ustack;	  /* valid entries of ustack */
+	__u64 obj;	/* holder object identity (io_ring_ctx, vfio_dma, first page) */
+	__u32 slot;	/* buffer index inside obj */
+	__u8 subsys;	/* enum ps_subsys */
+	__u8 backing;	/* enum ps_backing */
+	__u8 nr_ustack; /* valid entries of ustack */
 	__u8 pad0;
 	__u64 uaddr;	  /* user address of the pinned range */
 	__u64 len;	  /* bytes */
@@ -180,7 +180,7 @@ struct ps_cfg {
 	__u32 filter_tgid; /* 0: all */
 	__u64 filter_cgroup;
 	__u64 io_ring_exit_work; /* kallsyms address of io_ring_exit_work, 0 if unknown */
-	__u64 io_uring_release; /* kallsyms: io_uring_release, names an io_uring file */
+	__u64 io_uring_release;	 /* kallsyms: io_uring_release, names an io_uring file */
 	__u64 kvm_gmem_mmap;	 /* kallsyms: kvm_gmem_mmap, names a guest_memfd file */
 	__u64 shmem_mmap;	 /* kallsyms: shmem_mmap, names shmem/memfd */
 	__u64 hugetlbfs_mmap;	 /* kallsyms: hugetlbfs_file_mmap */

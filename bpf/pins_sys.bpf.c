@@ -11,11 +11,11 @@
  */
 #include "common.bpf.h"
 
-#define IORING_REGISTER_BUFFERS		0
-#define IORING_UNREGISTER_BUFFERS	1
-#define IORING_REGISTER_BUFFERS2	15
-#define IORING_REGISTER_BUFFERS_UPDATE	16
-#define IORING_REGISTER_CLONE_BUFFERS	30
+#define IORING_REGISTER_BUFFERS		    0
+#define IORING_UNREGISTER_BUFFERS	    1
+#define IORING_REGISTER_BUFFERS2	    15
+#define IORING_REGISTER_BUFFERS_UPDATE	    16
+#define IORING_REGISTER_CLONE_BUFFERS	    30
 #define IORING_REGISTER_USE_REGISTERED_RING (1U << 31)
 
 #define PS_MAX_BUFS_HARD 16384 /* IORING_MAX_REG_BUFFERS */
@@ -189,7 +189,7 @@ static long walk_cb(__u64 i, void *data)
 /* Re-state every buffer of a ring: PS_EV_OBJ_SYNC, then one PS_EV_PIN per live buffer. */
 static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd)
 {
-	struct walk_ctx w = { .ring = ring, .flags = flags, .own_mm = own_mm };
+	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm};
 	__u32 nr = ring_nr_bufs((void *)ring);
 	__u32 zero = 0, max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
 	struct ps_ev_obj *o;
@@ -272,7 +272,8 @@ int pins_uring_reg_exit_tp(struct syscall_trace_exit *ctx)
 		return 0;
 
 	if (call.opcode == IORING_UNREGISTER_BUFFERS) {
-		struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_SYSCALL);
+		struct ps_ev_unpin *e =
+			ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_SYSCALL);
 
 		if (!e)
 			return 0;

@@ -22,8 +22,8 @@ void unit_skip(const char *why);
 
 #define UNIT_TEST(n)                                                                               \
 	static void n(void);                                                                       \
-	static struct unit_case n##_case = { #n, n, NULL };                                       \
-	__attribute__((constructor)) static void n##_reg(void)                                    \
+	static struct unit_case n##_case = {#n, n, NULL};                                          \
+	__attribute__((constructor)) static void n##_reg(void)                                     \
 	{                                                                                          \
 		unit_register(&n##_case);                                                          \
 	}                                                                                          \
@@ -42,7 +42,7 @@ void unit_skip(const char *why);
 		unsigned long long __a = (unsigned long long)(a), __b = (unsigned long long)(b);   \
 		if (__a != __b) {                                                                  \
 			char __m[256];                                                             \
-			snprintf(__m, sizeof(__m), "%s == %s (%llu != %llu)", #a, #b, __a, __b);    \
+			snprintf(__m, sizeof(__m), "%s == %s (%llu != %llu)", #a, #b, __a, __b);   \
 			unit_fail(__FILE__, __LINE__, __m);                                        \
 			return;                                                                    \
 		}                                                                                  \
