@@ -1,0 +1,219 @@
+#!/bin/sh
+# swvm-guest.sh [SWVM]: guest-tier test of tools/swvm, run by busybox sh inside the
+# purpose-built kernel (tools/vm/kernel). Three scenarios, each one swvm process fed a
+# fixed command script; every check compares swvm's own lines and counts with what the
+# script asked for. Prints TAP, each line prefixed `PSTEST `, and swvm's output as
+# `# ` comments.
+#   healthy: N conversions each way by the VMM, M each way asked by the guest through the
+#            KVM_HC_MAP_GPA_RANGE hypercall, guest reads that prove where the data went,
+#            and a guest_memfd punch-hole.
+#   repeated fault: a private gpa without guest_memfd behind it; the VMM does not answer
+#            the first KMAX memory-fault exits, then answers one DELAY_MS late.
+#   pinned then converted: io_uring pins shared pages, the VMM converts them to private
+#            and discards the shared side; the pin holds the pages until unpin.
+
+SWVM=${1:-swvm}
+WORK=${TMPDIR:-/tmp}/swvm-guest.$$
+N=5        # VMM conversions each way (4 pages each)
+M=3        # guest-requested conversions each way (2 pages each)
+KMAX=5     # unanswered memory-fault exits
+DELAY_MS=200
+PAGES=512  # guest_memfd pages: the plain window (no guest_memfd) starts right after
+PLAIN=$((PAGES * 4096))
+LIMIT=60   # seconds for one swvm run: a hung vCPU fails the tests instead of the boot
+T=0
+mkdir -p "$WORK" || exit 1
+
+tap() { # tap OK NAME: one TAP line
+	T=$((T + 1))
+	if [ "$1" = 0 ]; then
+		echo "PSTEST ok $T - $2"
+	else
+		echo "PSTEST not ok $T - $2"
+	fi
+}
+
+kv() { # kv LINE KEY: the value of KEY=value in LINE
+	printf '%s\n' "$1" | awk -v k="$2" '{
+		for (i = 1; i <= NF; i++)
+			if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit }
+	}'
+}
+
+has() { # has LINE "k=v ...": every pair present in LINE; mismatches as comments
+	_line=$1
+	_bad=0
+	for _kv in $2; do
+		_got=$(kv "$_line" "${_kv%%=*}")
+		if [ "$_got" != "${_kv#*=}" ]; then
+			echo "PSTEST # ${_kv%%=*}: wanted ${_kv#*=}, got ${_got:-nothing}"
+			_bad=1
+		fi
+	done
+	return $_bad
+}
+
+lines() { # lines FILE WORD: the lines of FILE starting with WORD
+	grep "^$2 " "$1"
+}
+
+count() { # count FILE REGEX
+	grep -c "$2" "$1"
+}
+
+# run_swvm NAME: feed $WORK/NAME.cmd to swvm, output in $WORK/NAME.out, status in NAME.rc
+# (143: killed after $LIMIT s).
+run_swvm() {
+	timeout "$LIMIT" "$SWVM" --pages $PAGES <"$WORK/$1.cmd" >"$WORK/$1.out" 2>"$WORK/$1.err"
+	echo $? >"$WORK/$1.rc"
+	sed "s/^/PSTEST # $1: /" "$WORK/$1.out" "$WORK/$1.err"
+}
+
+healthy_cmds() {
+	echo "poke 0x10000 4 0x1111"
+	i=0
+	while [ $i -lt $N ]; do
+		v=$((0x2000 + i))
+		echo "convert private 0x10000 4"
+		echo "write 0x10000 4 $v"
+		echo "go"
+		echo "read 0x10000 4 $v"
+		echo "go"
+		echo "convert shared 0x10000 4"
+		echo "read 0x10000 4 0x1111"
+		echo "go"
+		i=$((i + 1))
+	done
+	i=0
+	while [ $i -lt $M ]; do
+		echo "map private 0x20000 2"
+		echo "go"
+		echo "map shared 0x20000 2"
+		echo "go"
+		i=$((i + 1))
+	done
+	echo "convert private 0x30000 1"
+	echo "write 0x30000 1 0x5555"
+	echo "go"
+	echo "punch 0x30000 1"
+	echo "read 0x30000 1 0x5555"
+	echo "go"
+	echo "convert shared 0x30000 1"
+	echo "peek 0x10000"
+	echo "exit"
+}
+
+fault_cmds() {
+	echo "answer off"
+	echo "convert private $PLAIN 1"
+	echo "write $PLAIN 1 0x3333"
+	echo "go $KMAX"
+	echo "answer on"
+	echo "delay-convert $DELAY_MS"
+	echo "go"
+	echo "delay-convert 0"
+	echo "read $PLAIN 1 0x3333"
+	echo "go"
+	echo "exit"
+}
+
+pin_cmds() {
+	echo "poke 0x40000 8 0x6666"
+	echo "pin 0x40000 8"
+	echo "convert private 0x40000 8"
+	echo "write 0x40000 8 0x7777"
+	echo "go"
+	echo "discard 0x40000 8"
+	echo "status"
+	echo "unpin"
+	echo "convert shared 0x40000 8"
+	echo "read 0x40000 8 0x6666"
+	echo "go"
+	echo "exit"
+}
+
+healthy_cmds >"$WORK/healthy.cmd"
+fault_cmds >"$WORK/fault.cmd"
+pin_cmds >"$WORK/pin.cmd"
+echo "PSTEST 1..10"
+
+# 1. setup
+run_swvm healthy
+ready=$(lines "$WORK/healthy.out" ready)
+has "$ready" "vm_type=1 mem_attrs=0x8 hypercall_exit=1 slot0_pages=$PAGES"
+tap $? "swvm starts a software-protected VM with guest_memfd memory"
+
+# 2. exact counts of the healthy run
+done_line=$(lines "$WORK/healthy.out" "done")
+has "$done_line" "conv_to_private=$((N + M + 1)) conv_to_shared=$((N + M + 1))
+	pages_to_private=$((4 * N + 2 * M + 1)) pages_to_shared=$((4 * N + 2 * M + 1))
+	conv_failed=0 exit_hlt=$((3 * N + 2 * M + 2)) exit_hypercall=$((2 * M))
+	exit_memory_fault=0 exit_other=0 exits=$((3 * N + 4 * M + 2)) punches=1 errors=0
+	private_pages=0" &&
+	[ "$(cat "$WORK/healthy.rc")" = 0 ]
+tap $? "swvm healthy conversions: $N+$M each way, exact counts"
+
+# 3. private writes land in guest_memfd, never in the shared mapping
+ok=0
+[ "$(count "$WORK/healthy.out" 'reason=hlt op=read gpa=0x10000 pages=4 .* match=4$')" = $((2 * N)) ] || ok=1
+has "$(lines "$WORK/healthy.out" "peek ok")" "off=0x10000 value=0x1111" || ok=1
+tap $ok "swvm guest sees private data while private and shared data after converting back"
+
+# 4. guest-requested conversions
+ok=0
+[ "$(count "$WORK/healthy.out" 'reason=hypercall nr=12 gpa=0x20000 pages=2 .*answer_rc=0 ')" = $((2 * M)) ] || ok=1
+[ "$(count "$WORK/healthy.out" 'op=map .* result=0$')" = $((2 * M)) ] || ok=1
+tap $ok "swvm converts on the guest's KVM_HC_MAP_GPA_RANGE hypercalls"
+
+# 5. punch-hole
+has "$(grep 'op=read gpa=0x30000' "$WORK/healthy.out")" "value=0x0 match=0" &&
+	has "$(lines "$WORK/healthy.out" "punch ok")" "off=0x30000 pages=1"
+tap $? "swvm guest_memfd punch-hole drops the private page's contents"
+
+# 6. repeated memory faults
+run_swvm fault
+fault="reason=memory_fault gpa=$(printf '0x%x' $PLAIN) size=4096 flags=0x8 access=private slot=plain"
+has "$(lines "$WORK/fault.out" "done")" "exit_memory_fault=$((KMAX + 1)) exit_hlt=2
+	conv_to_private=1 conv_to_shared=1 answers=1 answers_late=1 conv_failed=0 errors=0" &&
+	[ "$(count "$WORK/fault.out" "$fault")" = $((KMAX + 1)) ] &&
+	[ "$(count "$WORK/fault.out" "$fault\$")" = $KMAX ] &&
+	has "$(grep '^go ' "$WORK/fault.out" | head -n 1)" "exits=$KMAX halted=0"
+tap $? "swvm repeated-fault: $((KMAX + 1)) memory-fault exits on one private gpa without guest_memfd"
+
+# 7. the late answer
+a=$(grep ' answer=' "$WORK/fault.out")
+wait_ns=$(kv "$a" wait_ns)
+has "$a" "answer=shared answer_pages=1 answer_rc=0 delay_ms=$DELAY_MS" &&
+	[ "${wait_ns:-0}" -ge $((DELAY_MS * 1000000)) ] &&
+	has "$(grep 'op=read' "$WORK/fault.out")" "value=0x3333 match=1" &&
+	[ "$(cat "$WORK/fault.rc")" = 0 ]
+tap $? "swvm answers a memory fault ${DELAY_MS} ms late and the guest completes (waited ${wait_ns:-?} ns)"
+
+# 8. pinned, then converted
+run_swvm pin
+has "$(lines "$WORK/pin.out" "pin ok")" "pages=8 vmpin_kb=32" &&
+	has "$(grep '^convert ok to=private' "$WORK/pin.out")" "pages=8 pinned_private_pages=8" &&
+	has "$(lines "$WORK/pin.out" status)" "pinned_private_pages=8 private_pages=8 discards=1
+		vmpin_kb=32"
+tap $? "swvm pinned-then-converted: 8 pinned shared pages become private, VmPin stays 32 kB"
+
+# 9. the pins are released, and the guest no longer sees the discarded shared pages
+ready=$(lines "$WORK/pin.out" ready)
+d=$(lines "$WORK/pin.out" "done")
+acq=$(($(kv "$d" foll_pin_acquired) - $(kv "$ready" foll_pin_acquired)))
+rel=$(($(kv "$d" foll_pin_released) - $(kv "$ready" foll_pin_released)))
+has "$(lines "$WORK/pin.out" "unpin ok")" "pins=1 pages=8 vmpin_kb=0" &&
+	has "$(grep 'op=read' "$WORK/pin.out")" "value=0x0 match=0" &&
+	[ "$acq" -ge 8 ] && [ "$acq" = "$rel" ]
+tap $? "swvm unpin releases the pins (nr_foll_pin acquired +$acq, released +$rel)"
+
+# 10. clean ends
+ok=0
+for s in healthy fault pin; do
+	[ "$(cat "$WORK/$s.rc")" = 0 ] && [ ! -s "$WORK/$s.err" ] || ok=1
+done
+has "$(lines "$WORK/pin.out" "done")" "errors=0 conv_failed=0 exit_other=0 vmpin_kb=0" || ok=1
+tap $ok "swvm exits 0 with no errors in every scenario"
+
+rm -rf "$WORK"
+echo "PSTEST done"
