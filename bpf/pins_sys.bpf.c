@@ -39,8 +39,9 @@ struct reg_call {
 	__u32 fd;
 };
 
+/* LRU: a thread killed inside the syscall never reaches sys_exit; its entry must not stay. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32); /* tid */
 	__type(value, struct reg_call);
