@@ -75,6 +75,7 @@ enum ps_backing {
 #define PS_F_SEED     0x01 /* describes state that existed before pinscope started */
 #define PS_F_LONGTERM 0x02 /* FOLL_LONGTERM pin */
 #define PS_F_SYNTH    0x04 /* made in user space */
+#define PS_F_END      0x08 /* PS_EV_OBJ_SYNC: the re-statement is complete (nr = records sent) */
 
 enum ps_unpin_reason {
 	PS_UNPIN_UNREGISTER = 1, /* the holder asked (IORING_UNREGISTER_BUFFERS, unmap ioctl) */
@@ -135,7 +136,7 @@ struct ps_ev_unpin {
 struct ps_ev_obj {
 	struct ps_ev_hdr h;
 	__u64 obj;
-	__u32 nr; /* PS_EV_OBJ_SYNC: records that follow */
+	__u32 nr; /* PS_EV_OBJ_SYNC: slots walked; with PS_F_END: PIN records sent */
 	__s32 fd; /* seeding: pinscope's duplicate of the holder's fd, else -1 */
 	__u8 subsys;
 	__u8 pad0[3];

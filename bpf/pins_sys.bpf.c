@@ -70,6 +70,7 @@ struct walk_ctx {
 	__u64 ring;
 	struct walk_scratch *scratch;
 	__u32 nr_ustack;
+	__u32 sent;
 	__u8 flags;
 	bool own_mm; /* current is the ring's owner: user addresses can be resolved */
 };
@@ -184,22 +185,14 @@ static long walk_cb(__u64 i, void *data)
 		}
 	}
 	ps_submit(e);
+	w->sent++;
 	return 0;
 }
 
-/* Re-state every buffer of a ring: PS_EV_OBJ_SYNC, then one PS_EV_PIN per live buffer. */
-static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd)
+static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd)
 {
-	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm};
-	__u32 nr = ring_nr_bufs((void *)ring);
-	__u32 zero = 0, max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
-	struct ps_ev_obj *o;
+	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_SYNC, struct ps_ev_obj, PS_TIER_SYSCALL);
 
-	if (nr > max) {
-		ps_drop(PS_DROP_TRUNC);
-		nr = max;
-	}
-	o = ps_reserve(PS_EV_OBJ_SYNC, struct ps_ev_obj, PS_TIER_SYSCALL);
 	if (!o)
 		return;
 	o->h.flags = flags;
@@ -209,7 +202,21 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 	o->subsys = PS_SUB_IO_URING;
 	__builtin_memset(o->pad0, 0, sizeof(o->pad0));
 	ps_submit(o);
+}
 
+/* Re-state every buffer of a ring: PS_EV_OBJ_SYNC, one PS_EV_PIN per live buffer, and an
+ * OBJ_SYNC with PS_F_END. */
+static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd)
+{
+	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm};
+	__u32 nr = ring_nr_bufs((void *)ring);
+	__u32 zero = 0, max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
+
+	if (nr > max) {
+		ps_drop(PS_DROP_TRUNC);
+		nr = max;
+	}
+	emit_sync(ring, nr, flags, fd);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
 		if (w.scratch) {
@@ -219,6 +226,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 		}
 	}
 	bpf_loop(nr, walk_cb, &w, 0);
+	emit_sync(ring, w.sent, flags | PS_F_END, fd);
 }
 
 static __always_inline bool is_buf_op(__u32 op)

@@ -171,25 +171,24 @@ static void set_holder_state(struct agg_pins *p, struct pin_ent *pin, uint64_t s
 		h->state = state;
 }
 
-static void sync_end(struct agg_pins *p, struct obj_ent *o, uint64_t ts)
-{
-	each_pin_of(p, o->k.k1, drop_stale, ts);
-	o->sync_left = 0;
-}
-
+/* OBJ_SYNC marks the object's pins stale; the PIN records that follow confirm them; the
+ * OBJ_SYNC with PS_F_END drops what was not confirmed. A lost END record leaves the stale pins
+ * until the object's next sync (the loss itself is counted). */
 static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 {
 	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
 
-	if (!o)
+	if (o)
+		o->tgid = e->h.tgid;
+	if (e->h.flags & PS_F_END) {
+		each_pin_of(p, e->obj, drop_stale, e->h.ts_ns);
+		if (o)
+			o->syncing = false;
 		return;
-	if (o->sync_left)
-		sync_end(p, o, e->h.ts_ns);
-	o->tgid = e->h.tgid;
+	}
 	each_pin_of(p, e->obj, mark_stale, 0);
-	o->sync_left = e->nr;
-	if (!e->nr)
-		sync_end(p, o, e->h.ts_ns);
+	if (o)
+		o->syncing = true;
 }
 
 static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
@@ -197,11 +196,8 @@ static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
 	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
 
 	pin_add(p, e);
-	if (!o)
-		return;
-	o->tgid = e->h.tgid;
-	if (o->sync_left && --o->sync_left == 0)
-		sync_end(p, o, e->h.ts_ns);
+	if (o)
+		o->tgid = e->h.tgid;
 }
 
 static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
@@ -311,9 +307,12 @@ void agg_pins_settle(struct agg_pins *p)
 {
 	struct obj_ent *o;
 
-	for (size_t it = 0; (o = htab_next(&p->objs, &it));)
-		if (o->sync_left)
-			sync_end(p, o, 0);
+	for (size_t it = 0; (o = htab_next(&p->objs, &it));) {
+		if (!o->syncing)
+			continue;
+		each_pin_of(p, o->k.k1, drop_stale, 0);
+		o->syncing = false;
+	}
 }
 
 void agg_pins_refresh(struct agg_pins *p)

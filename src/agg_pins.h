@@ -51,7 +51,7 @@ struct holder_ent {
 struct obj_ent {
 	struct htab_key k; /* obj, subsys */
 	uint32_t tgid;
-	uint32_t sync_left; /* PIN records still expected for an OBJ_SYNC */
+	bool syncing; /* between an OBJ_SYNC and its PS_F_END */
 	uint64_t teardown_ns;
 };
 

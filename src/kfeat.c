@@ -355,7 +355,8 @@ const char *kfeat_why(int err, char *buf, int size, const char *tier)
 	else if (err == EOPNOTSUPP && !strcmp(tier, "kprobe"))
 		snprintf(buf, size, "no kprobe PMU (CONFIG_KPROBES off)");
 	else if (err == 524) /* ENOTSUPP, kernel-internal */
-		snprintf(buf, size, "attach refused: ENOTSUPP (no ftrace site: inlined or notrace)");
+		snprintf(buf, size,
+			 "attach refused: ENOTSUPP (no ftrace site: inlined or notrace)");
 	else if (err == EPERM && !strcmp(tier, "fentry"))
 		snprintf(buf, size, "load refused: EPERM (this kernel forbids fentry/fexit)");
 	else

@@ -51,6 +51,7 @@ struct pinload {
 	int *ring_fd;
 	bool *registered;
 	struct iovec *iov;
+	long shrunk; /* buffers emptied by `shrink` on every registered ring */
 };
 
 static void die(const char *what, int err)
@@ -264,7 +265,7 @@ static long pinned_pages(const struct pinload *pl)
 
 	for (r = 0; r < pl->nrings; r++)
 		n += pl->registered[r];
-	return n * pl->nbufs * pl->pages_per_buf;
+	return n * (pl->nbufs - pl->shrunk) * pl->pages_per_buf;
 }
 
 static int do_register(struct pinload *pl)
@@ -279,6 +280,7 @@ static int do_register(struct pinload *pl)
 			return -errno;
 		pl->registered[r] = true;
 	}
+	pl->shrunk = 0;
 	return 0;
 }
 
@@ -293,6 +295,32 @@ static int do_unregister(struct pinload *pl)
 			return -errno;
 		pl->registered[r] = false;
 	}
+	pl->shrunk = 0;
+	return 0;
+}
+
+/* Empty the last non-empty buffer slot of every registered ring (IORING_REGISTER_BUFFERS_UPDATE
+ * with an empty iovec): the kernel unpins that one buffer and keeps the others. */
+static int do_shrink(struct pinload *pl)
+{
+	struct iovec empty = {NULL, 0};
+	struct io_uring_rsrc_update2 up;
+	long r;
+
+	if (pl->shrunk >= pl->nbufs)
+		return -ENOSPC;
+	for (r = 0; r < pl->nrings; r++) {
+		if (!pl->registered[r])
+			continue;
+		memset(&up, 0, sizeof(up));
+		up.offset = (uint32_t)(pl->nbufs - 1 - pl->shrunk);
+		up.data = (uint64_t)(uintptr_t)&empty;
+		up.nr = 1;
+		if (sys_io_uring_register(pl->ring_fd[r], IORING_REGISTER_BUFFERS_UPDATE, &up,
+					  sizeof(up)) < 0)
+			return -errno;
+	}
+	pl->shrunk++;
 	return 0;
 }
 
@@ -339,6 +367,7 @@ static const struct command {
 } commands[] = {
 	{"register", do_register}, {"unregister", do_unregister}, {"close", do_close},
 	{"status", do_status},	   {"punch", do_punch},		  {"exit", do_exit},
+	{"shrink", do_shrink},
 };
 
 static void answer(const struct pinload *pl, const char *cmd, int ret)

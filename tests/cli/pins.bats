@@ -104,3 +104,16 @@ holder() {
 	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "48 48 192 unattributed pinload alive False -" ]
 	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = unattributed ]
 }
+
+@test "a buffer update (IORING_REGISTER_BUFFERS_UPDATE) releases exactly the replaced buffer" {
+	start_pinscope top -b -j -i 0.1
+	start_workload pinload --bufs 4 --pages 16
+	pid=$(field "$READY_LINE" pid)
+	wait_line "$PS_OUT" 10 "\"pid\":$pid,[^}]*\"pinned_pages\":64,"
+	out=$(wl_cmd shrink)
+	[ "$(field "$out" vmpin_kb)" -eq 192 ]
+	out=$(wl_cmd shrink)
+	[ "$(field "$out" vmpin_kb)" -eq 128 ]
+	wait_line "$PS_OUT" 10 "\"pid\":$pid,\"comm\":\"pinload\",\"subsystem\":\"io_uring\",\"pins\":2,\"pinned_pages\":32,\"pinned_bytes\":131072,\"charged_pages\":32,\"vmpin_kb\":128,"
+	stop_pinscope
+}

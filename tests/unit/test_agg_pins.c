@@ -45,6 +45,14 @@ static union ps_event obj_ev(unsigned int type, uint32_t tgid, uint64_t obj, uin
 	return e;
 }
 
+static union ps_event sync_end(uint32_t tgid, uint64_t obj, uint32_t sent)
+{
+	union ps_event e = obj_ev(PS_EV_OBJ_SYNC, tgid, obj, sent);
+
+	e.h.flags |= PS_F_END;
+	return e;
+}
+
 static union ps_event unpin_all(uint64_t obj, uint8_t reason)
 {
 	union ps_event e;
@@ -81,6 +89,7 @@ UNIT_TEST(agg_pins_register_unregister)
 	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 42, 0xabc, 3));
 	for (int i = 0; i < 3; i++)
 		apply(&a, pin(42, 0xabc, i, 16, 0));
+	apply(&a, sync_end(42, 0xabc, 3));
 	h = only_holder(&a);
 	CHECK(h != NULL);
 	CHECK_EQ(h->tgid, 42);
@@ -105,13 +114,16 @@ UNIT_TEST(agg_pins_resync_keeps_age_and_drops_removed)
 	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 7, 0x1, 2));
 	apply(&a, pin(7, 0x1, 0, 4, 0));
 	apply(&a, pin(7, 0x1, 1, 4, 0));
+	apply(&a, sync_end(7, 0x1, 2));
 	p = htab_find(&a.pins.pins, 0x1, 0);
 	CHECK(p != NULL);
 	uint64_t since = p->since_ns;
-	/* An update replaces slot 1 by nothing: the ring now has one buffer. */
-	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 7, 0x1, 1));
+	/* An update empties slot 1: the walk of 2 slots sends one buffer. */
+	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 7, 0x1, 2));
 	apply(&a, pin(7, 0x1, 0, 4, 0));
 	h = only_holder(&a);
+	CHECK_EQ(h->pages, 8); /* not settled until the end record */
+	apply(&a, sync_end(7, 0x1, 1));
 	CHECK_EQ(h->pins, 1);
 	CHECK_EQ(h->pages, 4);
 	p = htab_find(&a.pins.pins, 0x1, 0);
@@ -127,6 +139,7 @@ UNIT_TEST(agg_pins_seed_is_before_start)
 	CHECK(agg_init(&a, NULL) == 0);
 	apply(&a, obj_ev(PS_EV_OBJ_SYNC, 9, 0x2, 1));
 	apply(&a, pin(9, 0x2, 0, 8, PS_F_SEED));
+	apply(&a, sync_end(9, 0x2, 1));
 	agg_refresh(&a);
 	h = only_holder(&a);
 	CHECK(h && h->seeded);
