@@ -29,6 +29,7 @@
  *   read GPA PAGES VALUE       queue: the guest reads them; hlt reports value= and match=
  *   map private|shared GPA PAGES  queue: the guest asks for a conversion by hypercall
  *   run                        enter the vCPU until its next exit and print that exit
+ *                              (reason=stuck if KVM_RUN has not returned after 10 s)
  *   go [MAX]                   run until the guest halts (at most MAX exits, default 64)
  *   convert private|shared GPA PAGES   KVM_SET_MEMORY_ATTRIBUTES
  *   answer on|off              answer memory-fault exits by converting (default on); the
@@ -154,6 +155,7 @@ struct swvm_memory_fault {
 #define MAX_PINS       64
 #define GO_DEFAULT     64
 #define KVM_EINVAL_RET 22
+#define RUN_TIMEOUT_S  10
 
 enum guest_op { OP_NONE, OP_WRITE, OP_READ, OP_MAP };
 static const char *const op_names[] = {"none", "write", "read", "map"};
@@ -205,7 +207,7 @@ struct pin {
 
 struct counts {
 	uint64_t exits, exit_hlt, exit_memory_fault, exit_hypercall, exit_mmio, exit_io;
-	uint64_t exit_other;
+	uint64_t exit_other, exit_stuck;
 	uint64_t conv_to_private, conv_to_shared, pages_to_private, pages_to_shared;
 	uint64_t conv_failed, answers, answers_late;
 	uint64_t punches, pages_punched, pins, pages_pinned, discards, pages_discarded;
@@ -641,7 +643,18 @@ static int handle_exit(struct swvm *vm, struct line *l, int err)
 	return fatal ? -1 : 0;
 }
 
-/* One KVM_RUN and its `exit` line. Returns as handle_exit(). */
+static volatile sig_atomic_t run_timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	run_timed_out = 1;
+}
+
+/*
+ * One KVM_RUN and its `exit` line. Returns as handle_exit(). A KVM_RUN that has not
+ * returned after RUN_TIMEOUT_S is interrupted by SIGALRM and reported as `reason=stuck`.
+ */
 static int enter(struct swvm *vm, const char *cmd)
 {
 	struct line l = {.len = 0};
@@ -652,13 +665,23 @@ static int enter(struct swvm *vm, const char *cmd)
 		return -1;
 	}
 	vm->run->exit_reason = KVM_EXIT_UNKNOWN;
+	run_timed_out = 0;
+	alarm(RUN_TIMEOUT_S);
 	do
 		r = ioctl(vm->vcpu, KVM_RUN, 0);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && !run_timed_out);
 	err = r < 0 ? errno : 0;
+	alarm(0);
 	vm->n.exits++;
 	add(&l, "exit n=%" PRIu64, vm->n.exits);
-	r = handle_exit(vm, &l, err);
+	if (err == EINTR) {
+		/* The vCPU never came back on its own: say so rather than hang. */
+		vm->n.exit_stuck++;
+		add(&l, " reason=stuck seconds=%d", RUN_TIMEOUT_S);
+		r = -1;
+	} else {
+		r = handle_exit(vm, &l, err);
+	}
 	emit("%s", l.buf);
 	return r;
 }
@@ -804,18 +827,19 @@ static void print_counts(const struct swvm *vm, const char *word)
 
 	emit("%s exits=%" PRIu64 " exit_hlt=%" PRIu64 " exit_memory_fault=%" PRIu64
 	     " exit_hypercall=%" PRIu64 " exit_mmio=%" PRIu64 " exit_io=%" PRIu64
-	     " exit_other=%" PRIu64 " conv_to_private=%" PRIu64 " conv_to_shared=%" PRIu64
-	     " pages_to_private=%" PRIu64 " pages_to_shared=%" PRIu64 " conv_failed=%" PRIu64
-	     " answers=%" PRIu64 " answers_late=%" PRIu64 " punches=%" PRIu64
-	     " pages_punched=%" PRIu64 " pins=%" PRIu64 " pages_pinned=%" PRIu64
+	     " exit_other=%" PRIu64 " exit_stuck=%" PRIu64 " conv_to_private=%" PRIu64
+	     " conv_to_shared=%" PRIu64 " pages_to_private=%" PRIu64 " pages_to_shared=%" PRIu64
+	     " conv_failed=%" PRIu64 " answers=%" PRIu64 " answers_late=%" PRIu64
+	     " punches=%" PRIu64 " pages_punched=%" PRIu64 " pins=%" PRIu64 " pages_pinned=%" PRIu64
 	     " discards=%" PRIu64 " pages_discarded=%" PRIu64 " ops=%" PRIu64 " errors=%" PRIu64
 	     " private_pages=%" PRIu64 " pinned_pages=%" PRIu64 " pinned_private_pages=%" PRIu64
 	     " %s",
 	     word, n->exits, n->exit_hlt, n->exit_memory_fault, n->exit_hypercall, n->exit_mmio,
-	     n->exit_io, n->exit_other, n->conv_to_private, n->conv_to_shared, n->pages_to_private,
-	     n->pages_to_shared, n->conv_failed, n->answers, n->answers_late, n->punches,
-	     n->pages_punched, n->pins, n->pages_pinned, n->discards, n->pages_discarded, n->ops,
-	     n->errors, private_pages(vm), pinned_pages(vm), pinned_private_pages(vm), truth());
+	     n->exit_io, n->exit_other, n->exit_stuck, n->conv_to_private, n->conv_to_shared,
+	     n->pages_to_private, n->pages_to_shared, n->conv_failed, n->answers, n->answers_late,
+	     n->punches, n->pages_punched, n->pins, n->pages_pinned, n->discards,
+	     n->pages_discarded, n->ops, n->errors, private_pages(vm), pinned_pages(vm),
+	     pinned_private_pages(vm), truth());
 }
 
 /* ---- command parsing ------------------------------------------------------------------ */
@@ -1042,6 +1066,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* No SA_RESTART: the alarm must interrupt KVM_RUN. */
+	sigaction(SIGALRM, &(struct sigaction){.sa_handler = on_alarm}, NULL);
 	if (setup(&vm) < 0)
 		return 1;
 	while (fgets(line, sizeof(line), stdin) && command(&vm, line))

@@ -148,7 +148,7 @@ done_line=$(lines "$WORK/healthy.out" "done")
 has "$done_line" "conv_to_private=$((N + M + 1)) conv_to_shared=$((N + M + 1))
 	pages_to_private=$((4 * N + 2 * M + 1)) pages_to_shared=$((4 * N + 2 * M + 1))
 	conv_failed=0 exit_hlt=$((3 * N + 2 * M + 2)) exit_hypercall=$((2 * M))
-	exit_memory_fault=0 exit_other=0 exits=$((3 * N + 4 * M + 2)) punches=1 errors=0
+	exit_memory_fault=0 exit_other=0 exit_stuck=0 exits=$((3 * N + 4 * M + 2)) punches=1 errors=0
 	private_pages=0" &&
 	[ "$(cat "$WORK/healthy.rc")" = 0 ]
 tap $? "swvm healthy conversions: $N+$M each way, exact counts"
