@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,22 @@ int procfs_status(pid_t pid, __u64 *vmpin_kb, __u64 *vmlck_kb)
 	return 0;
 }
 
-int procfs_vmstat(__u64 *acquired, __u64 *released)
+int procfs_vmstat(__u64 *acquired, __u64 *released, bool refresh)
 {
 	static char buf[16384];
-	long n = read_file("/proc/vmstat", buf, sizeof(buf));
+	long n;
+
+	if (refresh) {
+		int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			/* EINVAL only says some counter was negative; the fold happened. */
+			if (write(fd, "1", 1) < 0 && errno != EINVAL)
+				refresh = false;
+			close(fd);
+		}
+	}
+	n = read_file("/proc/vmstat", buf, sizeof(buf));
 
 	if (n < 0)
 		return n;

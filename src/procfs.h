@@ -4,12 +4,16 @@
 #define PS_PROCFS_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 /* 0, or -ENOENT when the process is gone. */
 int procfs_status(pid_t pid, __u64 *vmpin_kb, __u64 *vmlck_kb);
-int procfs_vmstat(__u64 *acquired, __u64 *released);
+/* nr_foll_pin_acquired/released. `refresh` first folds the per-CPU deltas into the global
+ * counters (/proc/sys/vm/stat_refresh: work on every CPU, so not on every tick); without it they
+ * lag by up to the per-CPU threshold. */
+int procfs_vmstat(__u64 *acquired, __u64 *released, bool refresh);
 int procfs_comm(pid_t pid, char *buf, size_t size);
 
 struct procfs_map {

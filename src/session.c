@@ -129,7 +129,7 @@ static void sample_procfs(struct run *r, bool full)
 	union ps_event e;
 
 	synth_hdr(&e, PS_EV_VMSTAT, sizeof(e.vmstat), 0);
-	if (!procfs_vmstat(&e.vmstat.foll_pin_acquired, &e.vmstat.foll_pin_released))
+	if (!procfs_vmstat(&e.vmstat.foll_pin_acquired, &e.vmstat.foll_pin_released, full))
 		emit(r, &e);
 	set.n = 0;
 	for (size_t it = 0; (h = htab_next(&r->a->pins.holders, &it));)

@@ -42,6 +42,9 @@ holder() {
 	[ "$(cat "$BATS_TEST_TMPDIR/h")" = "0 0 0 io_uring pinload released False anon" ]
 	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
 	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
+	# /proc/vmstat is global (other processes pin too): it saw at least these 300 pages.
+	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_acquired_delta']")" -ge 300 ]
+	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_released_delta']")" -ge 300 ]
 }
 
 @test "live snapshot while pinned matches VmPin for anon, shmem file and guest_memfd memory" {
