@@ -110,6 +110,11 @@ fi
 mkdir -p "$CACHE" || die "$CACHE: cannot create"
 exec 9>"$CACHE/.build.lock"
 flock 9 || die "$CACHE/.build.lock: cannot lock"
+# Someone else may have built it while we waited for the lock.
+if [[ -f $out/bzImage ]]; then
+	echo "$out/bzImage"
+	exit 0
+fi
 
 # Unpack the source once per source version.
 src=$CACHE/src-$ver
