@@ -40,7 +40,9 @@
  *   unpin                      unregister every pinned buffer
  *   discard OFF PAGES          madvise(MADV_DONTNEED) on the shared mapping
  *   poke OFF PAGES VALUE       the VMM stores VALUE in the shared mapping; peek OFF reads it
- *   status                     counts and current state; exit (or end of input) ends
+ *   status                     counts and current state
+ *   exit                       (or end of input) unpin what is pinned (an `unpin` line),
+ *                              print `done ...` and end with status 0
  */
 #include <errno.h>
 #include <fcntl.h>
