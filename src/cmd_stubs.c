@@ -3,14 +3,6 @@
 #include "cmd.h"
 #include "log.h"
 
-int cmd_record(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	ps_err("record: not implemented yet");
-	return PS_EXIT_USAGE;
-}
-
 int cmd_watch(int argc, char **argv)
 {
 	(void)argc;

@@ -4,9 +4,16 @@
 #define PS_REPLAY_H
 
 #include "agg.h"
+#include "trace_meta.h"
 
-/* Returns PS_EXIT_OK, PS_EXIT_PARTIAL (damage reported on stderr, intact blocks applied) or
- * PS_EXIT_RUNTIME / PS_EXIT_USAGE with a one-line error. */
-int replay_file(const char *path, struct agg *a);
+struct symtab;
+
+/*
+ * Applies every intact event of the recording at path to a, and its names to syms (may be
+ * NULL); meta (may be NULL) gets the header. Returns PS_EXIT_OK, PS_EXIT_PARTIAL (the damage
+ * reported on stderr in one line, intact blocks applied) or PS_EXIT_RUNTIME / PS_EXIT_USAGE
+ * with a one-line error (not a recording, a newer format, cannot be read).
+ */
+int replay_file(const char *path, struct agg *a, struct symtab *syms, struct trace_meta *meta);
 
 #endif

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include "agg.h"
 
+struct symtab;
+
 struct report_opts {
 	bool json;
 	const char *only_subsys;
-	int sort; /* enum row_sort */
+	int sort;		   /* enum row_sort */
+	const struct symtab *syms; /* names of stack addresses; NULL: addresses only */
 };
 
 void report_print(FILE *out, struct agg *a, const struct report_opts *o);

@@ -42,6 +42,8 @@ struct run {
 	struct seed *seed;
 	struct ring_buffer *rb;
 	uint64_t malformed;
+	uint64_t break_at; /* leave the ring-buffer callback loop at this time (0: never) */
+	unsigned int since_check;
 	int stop;
 	int holders_fd;
 };
@@ -169,7 +171,14 @@ static int on_sample(void *ctx, void *data, size_t size)
 		bpf_map_update_elem(r->holders_fd, &e.h.tgid, &one, BPF_ANY);
 	}
 	emit(r, &e);
-	return r->stop ? -ECANCELED : 0;
+	if (r->stop)
+		return -ECANCELED;
+	/* A producer faster than this loop would keep ring_buffer__poll() from ever returning:
+	 * leave at the deadline (this record is consumed; the rest wait for the next round). */
+	if (r->break_at && !(++r->since_check & 255) &&
+	    (session_stop || now_mono_ns() >= r->break_at))
+		return -EAGAIN;
+	return 0;
 }
 
 int session_preflight(struct ps_kfeat *k)
@@ -277,6 +286,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 			"log");
 		goto out;
 	}
+	if (sink->on_setup)
+		sink->on_setup(sink->ctx, choices, n);
 	r.holders_fd = loader_map_fd(r.l, "pins_holders");
 	rb = ring_buffer__new(loader_ringbuf_fd(r.l), on_sample, &r, NULL);
 	if (!rb) {
@@ -287,6 +298,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	emit_mark(&r, PS_MARK_START);
 	loader_ready(r.l);
 	emit_mark(&r, PS_MARK_READY);
+	/* Seeding reads its own records back from the ring: give it a second, not forever. */
+	r.break_at = now_mono_ns() + NSEC_PER_SEC;
 	if (!o->no_seed) {
 		seed_all(&r, choices, n);
 		ring_buffer__consume(rb);
@@ -302,6 +315,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		uint64_t deadline = next_tick < end ? next_tick : end;
 		int ms = tick_ms(deadline);
 
+		r.break_at = deadline;
 		if (sink->wait) {
 			if (sink->wait(sink->ctx, ring_buffer__epoll_fd(rb), ms) < 0)
 				break;
@@ -309,7 +323,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		} else {
 			err = ring_buffer__poll(rb, ms);
 		}
-		if (err < 0 && err != -EINTR && err != -ECANCELED) {
+		if (err < 0 && err != -EINTR && err != -ECANCELED && err != -EAGAIN) {
 			ps_err("reading the ring buffer: %s", strerror(-err));
 			goto out;
 		}
@@ -324,6 +338,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 				break;
 		}
 	}
+	/* Drain what is there, but do not chase a producer forever. */
+	r.break_at = now_mono_ns() + NSEC_PER_SEC / 10;
 	ring_buffer__consume(rb);
 	sample_procfs(&r, true);
 	emit_loss(&r);

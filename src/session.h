@@ -31,6 +31,9 @@ struct session_sink {
 	 * ring-buffer poll (the live view reads keys here). Return <0 to stop. */
 	int (*wait)(void *ctx, int ring_fd, int timeout_ms);
 	void *ctx;
+	/* Once the tier of every hook is chosen and the programs are loaded, before the first
+	 * event (the recorder writes the tiers into its header). May be NULL. */
+	void (*on_setup)(void *ctx, const struct ps_choice *c, int n);
 };
 
 /* Checks privileges, BTF, tracefs. Prints the one-line error and returns 1 when one is
