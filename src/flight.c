@@ -278,6 +278,7 @@ static void put_pins(struct trace_writer *w, struct agg *a, uint64_t ts)
 		if (p->sampled) {
 			synth(&e, PS_EV_PROCFS, sizeof(e.procfs), p->k.k1, ts);
 			e.h.tier = PS_TIER_PROCFS;
+			memcpy(e.h.comm, p->comm, sizeof(e.h.comm));
 			e.procfs.vmpin_kb = p->vmpin_kb;
 			e.procfs.vmlck_kb = p->vmlck_kb;
 			e.procfs.alive = p->alive;
