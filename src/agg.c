@@ -61,6 +61,7 @@ void agg_apply(struct agg *a, const union ps_event *e)
 		break;
 	case PS_EV_LOSS:
 		a->loss = e->loss;
+		agg_timeline_sample(&a->timeline, &a->pins, e->h.ts_ns);
 		break;
 	default:
 		agg_pins_apply(&a->pins, e);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include "agg_pins.h"
+#include "agg_timeline.h"
 #include "decode.h"
 
 struct agg {
@@ -20,6 +21,7 @@ struct agg {
 	struct ps_ev_loss loss; /* latest loss counters */
 	struct ps_ev_vmstat vmstat_first, vmstat_last;
 	uint64_t vmstat_samples;
+	struct agg_timeline timeline; /* pins held at every tick */
 };
 
 int agg_init(struct agg *a, const struct agg_limits *lim);

@@ -2,6 +2,7 @@
 #include "report.h"
 #include "hooks.h"
 #include "json.h"
+#include "report_sections.h"
 #include "rows.h"
 #include "util.h"
 
@@ -106,7 +107,7 @@ static uint64_t unattributed(const struct holder_row *rows, int n)
 }
 
 static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
-		       struct proc_sum *ps, int np)
+		       struct proc_sum *ps, int np, const struct report_opts *o)
 {
 	struct json *j = json_new(out);
 
@@ -160,6 +161,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	json_u64(j, "table_overflow", agg_pins_overflow(&a->pins));
 	json_u64(j, "unmatched_releases", a->pins.orphan_unpins);
 	json_obj_end(j);
+	report_sections_json(j, a, rows, n, o->syms);
 	json_obj_end(j);
 	json_free(j);
 }
@@ -233,10 +235,12 @@ void report_print(FILE *out, struct agg *a, const struct report_opts *o)
 	n = rows_build(a, rows, MAX_ROWS, o->sort, o->only_subsys);
 	np = proc_sums(a, ps, MAX_ROWS);
 	qsort(ps, np, sizeof(*ps), cmp_pid);
-	if (o->json)
-		print_json(out, a, rows, n, ps, np);
-	else
+	if (o->json) {
+		print_json(out, a, rows, n, ps, np, o);
+	} else {
 		print_text(out, a, rows, n, ps, np);
+		report_sections_text(out, a, rows, n, o->syms);
+	}
 	free(rows);
 	free(ps);
 }

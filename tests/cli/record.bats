@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# pinscope record and report FILE. Ground truth: the live report of the same run (byte for byte),
+# the workload's own numbers (pinload: pages pinned), the file system (mode, size, symlinks).
+load helpers
+
+setup() {
+	need_root
+	[ -x "$PINSCOPE_TOOLS/pinload" ] || skip "pinload not built"
+	F=$BATS_TEST_TMPDIR/run.pstrace
+}
+
+teardown() {
+	[ -n "${PS_PID:-}" ] && kill -INT "$PS_PID" 2>/dev/null && wait "$PS_PID" 2>/dev/null
+	[ -n "${LOOP_PID:-}" ] && kill "$LOOP_PID" 2>/dev/null && wait "$LOOP_PID" 2>/dev/null
+	[ -n "${WL_PID:-}" ] && stop_workload
+	true
+}
+
+# "pinned_pages state" of pid $2's io_uring holder in report JSON $1
+pinned() {
+	json_get "$1" "' '.join(str(x) for h in d['holders'] if h['pid']==$2 and h['subsystem']=='io_uring' for x in (h['pinned_pages'],h['state']))"
+}
+
+# Run `pinscope ARGS`, stdout to $OUT, stderr to $ERR, exit code in $RC.
+run_split() {
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	RC=0
+	"$PINSCOPE" "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+@test "record -d: stops by itself, file mode 0600, report reads it whole (exit 0)" {
+	start_workload pinload --bufs 2 --pages 8
+	pid=$(field "$READY_LINE" pid)
+	run_split record -o "$F" -d 0.5 -p "$pid"
+	[ "$RC" -eq 0 ]
+	grep -q 'stopped: duration' "$ERR"
+	[ "$(stat -c %a "$F")" = 600 ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	[ ! -s "$ERR" ]
+	[ "$(pinned "$OUT" "$pid")" = "16 alive" ]
+}
+
+@test "record stops cleanly on SIGINT and on SIGTERM, leaving a complete file" {
+	for sig in INT TERM; do
+		rm -f "$F"
+		start_pinscope record -o "$F"
+		kill -"$sig" "$PS_PID"
+		rc=0
+		wait "$PS_PID" || rc=$?
+		PS_PID=
+		[ "$rc" -eq 0 ]
+		grep -q 'stopped: signal' "$PS_ERR"
+		run_split report "$F" -j
+		[ "$RC" -eq 0 ]
+		[ "$(json_get "$OUT" "d['duration_ns'] > 0")" = True ]
+	done
+}
+
+@test "--size-limit: stops by itself under the limit, the file reads whole" {
+	# A workload that registers and unregisters buffers as fast as it can.
+	"$PINSCOPE_TOOLS/pinload" --bufs 64 --pages 1 --loop 100000000 >/dev/null 2>&1 &
+	LOOP_PID=$!
+	run_split record -o "$F" --size-limit 64K -d 120 -p "$LOOP_PID"
+	[ "$RC" -eq 0 ]
+	grep -q 'stopped: size_limit' "$ERR"
+	size=$(stat -c %s "$F")
+	[ "$size" -le 65536 ]
+	[ "$size" -gt 32768 ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	[ "$(json_get "$OUT" "[h['acquired_pages'] > 0 for h in d['holders'] if h['pid']==$LOOP_PID][0]")" = True ]
+}
+
+@test "a symbolic link as FILE is refused (O_NOFOLLOW); its target is left alone" {
+	echo keep >"$BATS_TEST_TMPDIR/target"
+	ln -s "$BATS_TEST_TMPDIR/target" "$F"
+	run_split record -o "$F" -d 0.2
+	[ "$RC" -eq 1 ]
+	grep -q 'symbolic link' "$ERR"
+	[ "$(wc -l <"$ERR")" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = keep ]
+	run_split report -d 0.2 -o "$F"
+	[ "$RC" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/target")" = keep ]
+}
+
+@test "replay equivalence: report FILE -j equals the live report -j byte for byte" {
+	# Pins that predate the run (seeded), pins released and made again while recording.
+	start_workload pinload --bufs 4 --pages 16
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope report -d 300 -j -p "$pid" -o "$F"
+	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 256 ]
+	stop_pinscope
+	PS_PID=
+	# The seeded pins were released (a holder without a stack), then pinned again (with one).
+	[ "$(json_get "$PS_OUT" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
+	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	cmp "$PS_OUT" "$OUT"
+	# The names of the stack were resolved when recorded and travel in the file.
+	[ "$(json_get "$OUT" "len(d['stacks']) > 0 and d['stacks'][0]['pid'] == $pid")" = True ]
+}
+
+@test "a truncated copy: exit 4, the damage in one line, the holder still reported" {
+	start_workload pinload --bufs 4 --pages 16
+	pid=$(field "$READY_LINE" pid)
+	run_split record -o "$F" -d 0.5 -p "$pid"
+	[ "$RC" -eq 0 ]
+	size=$(stat -c %s "$F")
+	head -c $((size - 40)) "$F" >"$BATS_TEST_TMPDIR/cut.pstrace"
+	run_split report "$BATS_TEST_TMPDIR/cut.pstrace" -j
+	[ "$RC" -eq 4 ]
+	[ "$(wc -l <"$ERR")" -eq 1 ]
+	grep -q 'damaged recording' "$ERR"
+	[ "$(pinned "$OUT" "$pid")" = "64 alive" ]
+	# Text mode says the same.
+	run_split report "$BATS_TEST_TMPDIR/cut.pstrace"
+	[ "$RC" -eq 4 ]
+	grep -q "^ *$pid pinload *io_uring" "$OUT"
+}
+
+@test "not a recording, or a newer format: one line, exit 2" {
+	echo "hello" >"$F"
+	run_split report "$F"
+	[ "$RC" -eq 2 ]
+	[ "$(wc -l <"$ERR")" -eq 1 ]
+	grep -q 'not a pinscope recording' "$ERR"
+	run_split record -o "$F" -d 0.2
+	[ "$RC" -eq 0 ]
+	printf '\x7f' | dd of="$F" bs=1 seek=8 conv=notrunc status=none
+	run_split report "$F" -j
+	[ "$RC" -eq 2 ]
+	grep -q 'newer than this pinscope reads' "$ERR"
+	run_split report "$BATS_TEST_TMPDIR/none.pstrace"
+	[ "$RC" -eq 2 ]
+}
+
+@test "--ring: SIGUSR1 writes the last window; report reads it; the ring goes on" {
+	start_workload pinload --bufs 2 --pages 8
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope record --ring 30s -o "$F" -p "$pid"
+	kill -USR1 "$PS_PID"
+	wait_line "$PS_ERR" 20 "wrote the last .* to $F\$"
+	[ "$(stat -c %a "$F")" = 600 ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	[ "$(pinned "$OUT" "$pid")" = "16 alive" ]
+	# A second request makes a second file; the end of the run a third.
+	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	kill -USR1 "$PS_PID"
+	wait_line "$PS_ERR" 20 "wrote the last .* to $F.1\$"
+	stop_pinscope
+	PS_PID=
+	[ -f "$F.2" ]
+	run_split report "$F.1" -j
+	[ "$RC" -eq 0 ]
+	[ "$(pinned "$OUT" "$pid")" = "0 released" ]
+}
