@@ -160,3 +160,13 @@ run_split() {
 	[ "$RC" -eq 0 ]
 	[ "$(pinned "$OUT" "$pid")" = "0 released" ]
 }
+
+@test "the reader survives libFuzzer (10 s, seeded with a real recording)" {
+	run_split record -o "$F" -d 0.3
+	[ "$RC" -eq 0 ]
+	rc=0
+	out=$("$BATS_TEST_DIRNAME/../fuzz/run.sh" 10 "$F") || rc=$?
+	[ "$rc" -eq 77 ] && skip "clang cannot build libFuzzer targets here"
+	echo "$out"
+	[ "$rc" -eq 0 ]
+}
