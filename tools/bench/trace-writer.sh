@@ -8,10 +8,13 @@ n=${1:-2000000}
 make -s .output/pinscope >/dev/null
 out=.output/bench
 mkdir -p "$out"
-objs=$(ls .output/src/*.o | grep -v '/main\.o$')
-# shellcheck disable=SC2086
+objs=()
+for o in .output/src/*.o; do
+	[ "$o" = .output/src/main.o ] || objs+=("$o")
+done
 gcc -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Isrc -Ibpf -I.output/bpf \
-	tools/bench/trace_writer_bench.c $objs -lbpf -lelf -lz -lpthread -o "$out/trace_writer_bench"
+	tools/bench/trace_writer_bench.c "${objs[@]}" -lbpf -lelf -lz -lpthread \
+	-o "$out/trace_writer_bench"
 file=$(mktemp "${TMPDIR:-/tmp}/pinscope-bench.XXXXXX")
 trap 'rm -f "$file"' EXIT
 for level in 1 6; do
