@@ -132,7 +132,6 @@ static int record_file(const struct ps_opts *o, const struct rec_args *ra, struc
 	};
 	struct recorder *rec;
 	const char *why;
-	uint64_t t0 = now_mono_ns();
 	struct agg a;
 	int rc, err;
 	char b[32];
@@ -149,6 +148,11 @@ static int record_file(const struct ps_opts *o, const struct rec_args *ra, struc
 	}
 	sink.ctx = rec;
 	rc = session_run(so, &a, &sink);
+	if (rc && !recorder_started(rec)) {
+		recorder_discard(rec);
+		agg_free(&a);
+		return rc;
+	}
 	why = recorder_stop_reason(rec);
 	if (!why)
 		why = rc ? "error" : session_stop ? "signal" : "duration";
@@ -163,8 +167,11 @@ static int record_file(const struct ps_opts *o, const struct rec_args *ra, struc
 	fprintf(stderr,
 		"pinscope: record: %" PRIu64 " events in %.1f s to %s (%s, %.1f bytes/event), "
 		"stopped: %s\n",
-		st.events, (double)(now_mono_ns() - t0) / NSEC_PER_SEC, ra->out,
-		fmt_bytes(st.file_bytes, b, sizeof(b)),
+		st.events,
+		st.last_ts_ns > st.first_ts_ns
+			? (double)(st.last_ts_ns - st.first_ts_ns) / NSEC_PER_SEC
+			: 0.0,
+		ra->out, fmt_bytes(st.file_bytes, b, sizeof(b)),
 		st.events ? (double)st.file_bytes / st.events : 0.0, why);
 	if (st.not_written)
 		ps_warn("record: %" PRIu64 " events did not fit under --size-limit",

@@ -147,6 +147,10 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 	}
 	session_install_signals();
 	rc = session_run(&so, a, &sink);
+	if (l.rec && rc && !recorder_started(l.rec)) {
+		recorder_discard(l.rec);
+		l.rec = NULL;
+	}
 	if (l.rec) {
 		struct trace_writer_stats st;
 		const char *why = recorder_stop_reason(l.rec);

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 struct recorder {
 	struct trace_writer *w;
@@ -17,7 +19,8 @@ struct recorder {
 	bool own_syms;
 	struct symbolizer *sz;
 	struct tbuf scratch;
-	bool header;
+	bool header, started;
+	char *path;
 };
 
 int recorder_open(struct recorder **out, const char *path, const struct recorder_opts *o,
@@ -39,7 +42,8 @@ int recorder_open(struct recorder **out, const char *path, const struct recorder
 		err = -ENOMEM;
 		goto bad;
 	}
-	err = trace_writer_open(path, &wo, &r->w);
+	r->path = strdup(path);
+	err = r->path ? trace_writer_open(path, &wo, &r->w) : -ENOMEM;
 	if (err)
 		goto bad;
 	trace_meta_collect(&r->meta);
@@ -49,6 +53,7 @@ int recorder_open(struct recorder **out, const char *path, const struct recorder
 	*out = r;
 	return 0;
 bad:
+	free(r->path);
 	symbolizer_free(r->sz);
 	if (r->own_syms)
 		symtab_free(r->syms);
@@ -66,6 +71,7 @@ static void write_header(struct recorder *r)
 
 void recorder_setup(struct recorder *r, const struct ps_choice *c, int n)
 {
+	r->started = true;
 	trace_meta_set_tiers(&r->meta, c, n);
 	write_header(r);
 }
@@ -102,6 +108,21 @@ const char *recorder_stop_reason(struct recorder *r)
 	return trace_writer_full(r->w) ? "size_limit" : NULL;
 }
 
+bool recorder_started(const struct recorder *r)
+{
+	return r->started;
+}
+
+void recorder_discard(struct recorder *r)
+{
+	char *path = r->path;
+
+	r->path = NULL;
+	recorder_close(r, "error", NULL);
+	unlink(path);
+	free(path);
+}
+
 int recorder_close(struct recorder *r, const char *stop, struct trace_writer_stats *st)
 {
 	int err;
@@ -109,6 +130,7 @@ int recorder_close(struct recorder *r, const char *stop, struct trace_writer_sta
 	write_header(r);
 	put_symbols(r);
 	err = trace_writer_close(r->w, stop, st);
+	free(r->path);
 	symbolizer_free(r->sz);
 	if (r->own_syms)
 		symtab_free(r->syms);

@@ -7,6 +7,7 @@
 #ifndef PS_RECORDER_H
 #define PS_RECORDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "decode.h"
 #include "trace_write.h"
@@ -32,6 +33,10 @@ int recorder_event(struct recorder *r, const union ps_event *e);
 int recorder_tick(struct recorder *r);
 /* Why it should stop, if it should: "size_limit", "write_error" or NULL. */
 const char *recorder_stop_reason(struct recorder *r);
+/* Did the session get as far as choosing its tiers (on_setup)? */
+bool recorder_started(const struct recorder *r);
+/* The run never started: close and remove the file, so a failed start leaves nothing. */
+void recorder_discard(struct recorder *r);
 /* Writes what is left and the footer. Returns 0 or -errno (the first write error). */
 int recorder_close(struct recorder *r, const char *stop, struct trace_writer_stats *st);
 

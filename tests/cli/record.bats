@@ -170,3 +170,25 @@ run_split() {
 	echo "$out"
 	[ "$rc" -eq 0 ]
 }
+
+@test "without privileges: record leaves no file behind; report FILE still reads" {
+	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
+	run_split record -o "$F" -d 0.2
+	[ "$RC" -eq 0 ]
+	chmod 0644 "$F"
+	# A directory the unprivileged user may write to (the test's own is root's alone).
+	npdir=$(mktemp -d /tmp/pinscope-np.XXXXXX)
+	chmod 0777 "$npdir"
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$PINSCOPE" record -o "$npdir/np.pstrace" -d 0.2 2>/dev/null || rc=$?
+	left=$(ls -A "$npdir")
+	rm -rf "$npdir"
+	[ "$rc" -eq 1 ]
+	[ -z "$left" ]
+	rc=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$PINSCOPE" report /dev/stdin -j <"$F" >"$BATS_TEST_TMPDIR/np.json" || rc=$?
+	[ "$rc" -eq 0 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/np.json" "d['duration_ns'] > 0")" = True ]
+}
