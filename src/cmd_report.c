@@ -170,9 +170,14 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 
 static void print_recording(const char *path, const struct trace_meta *m)
 {
-	printf("recording %s: host %s, kernel %s, pinscope %s; tiers: %s\n\n", path,
+	printf("recording %s: host %s, kernel %s, pinscope %s", path,
 	       *m->hostname ? m->hostname : "?", *m->kernel_release ? m->kernel_release : "?",
-	       *m->pinscope_version ? m->pinscope_version : "?", *m->tiers ? m->tiers : "?");
+	       *m->pinscope_version ? m->pinscope_version : "?");
+	if (m->filter_pid)
+		printf(", only pid %" PRIu64, m->filter_pid);
+	if (m->filter_cgroup)
+		printf(", only cgroup %" PRIu64, m->filter_cgroup);
+	printf("; tiers: %s\n\n", *m->tiers ? m->tiers : "?");
 }
 
 int cmd_report(int argc, char **argv)
@@ -193,6 +198,9 @@ int cmd_report(int argc, char **argv)
 		return usage_error("report", "give either FILE or -d TIME, not both");
 	if (!o.argc && !o.duration_ns)
 		return usage_error("report", "give -d TIME for a live report, or a FILE to read");
+	if (o.argc == 1 && (o.pid || o.cgroup_id || o.interval_ns))
+		return usage_error("report", "-p, -c and -i shape a live run; a FILE was recorded "
+					     "with its own (its header says which)");
 	if (o.argc == 1 && r.record)
 		return usage_error("report", "--record goes with a live run (-d TIME), not a FILE");
 	syms = symtab_new();
