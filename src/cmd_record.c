@@ -10,11 +10,13 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"Usage: pinscope record -o FILE [-d TIME] [-p PID] [-c CGROUP] [-i TIME] [--size-limit "
@@ -262,6 +264,20 @@ static int ring_wait(void *ctx, int ring_fd, int timeout_ms)
 	return 0;
 }
 
+static int check_writable(const char *path)
+{
+	char probe[4096 + 32];
+	int fd;
+
+	snprintf(probe, sizeof(probe), "%s.tmp.%d", path, (int)getpid());
+	fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	unlink(probe);
+	return 0;
+}
+
 static int record_ring(const struct ps_opts *o, const struct rec_args *ra, struct session_opts *so)
 {
 	struct flight_opts fo = {
@@ -284,6 +300,12 @@ static int record_ring(const struct ps_opts *o, const struct rec_args *ra, struc
 	struct agg a;
 	int rc;
 
+	/* Find out now, not at the first dump, that FILE cannot be written. */
+	rc = check_writable(ra->out);
+	if (rc) {
+		ps_err("record: %s: %s", ra->out, open_error(rc));
+		return PS_EXIT_RUNTIME;
+	}
 	r.f = flight_new(&fo);
 	if (!r.f || agg_init(&a, NULL)) {
 		flight_free(r.f);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,8 +259,15 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->space, NULL);
-	if (!w->o.sync && !pthread_create(&w->th, NULL, writer_main, w))
-		w->threaded = true;
+	if (!w->o.sync) {
+		sigset_t all, old;
+
+		/* Signals (SIGINT, SIGUSR1) are for the session's thread: it must wake up. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		w->threaded = !pthread_create(&w->th, NULL, writer_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	return w;
 }
 
