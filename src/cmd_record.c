@@ -31,7 +31,8 @@ static const char usage[] =
 	"...\n\n" COMMON_HELP
 	"  -o, --output FILE      where to write (a symbolic link is refused)\n"
 	"      --size-limit SIZE  stop before FILE grows past SIZE (e.g. 100M; at least 64K)\n"
-	"      --ring TIME|SIZE   flight recorder: keep the last TIME or SIZE, dump on SIGUSR1\n"
+	"      --ring TIME|SIZE   flight recorder: keep the last TIME (at most 64M of it) or\n"
+	"                         SIZE, write it out on SIGUSR1 and at the end\n"
 	"      --no-seed          do not look for pins that predate the run\n";
 
 static const struct option extra[] = {
