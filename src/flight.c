@@ -41,8 +41,7 @@ struct flight {
 
 	struct agg base; /* everything evicted, applied in order */
 	uint64_t evicted;
-	struct ps_ev_loss last_loss;
-	bool have_loss, ended;
+	bool ended;
 	uint64_t latest_ts;
 
 	struct symtab *syms;
@@ -196,10 +195,6 @@ int flight_event(struct flight *f, const union ps_event *e)
 		f->cur_by_type[e->h.type]++;
 	if (e->h.ts_ns > f->latest_ts)
 		f->latest_ts = e->h.ts_ns;
-	if (e->h.type == PS_EV_LOSS) {
-		f->last_loss = e->loss;
-		f->have_loss = true;
-	}
 	if (e->h.type == PS_EV_MARK)
 		f->ended = e->mark.kind == PS_MARK_END;
 	if (f->cur.len >= TRACE_BATCH_RAW) {
@@ -313,6 +308,12 @@ static void put_base(struct flight *f, struct trace_writer *w, uint64_t start)
 		trace_writer_event(w, &e);
 	}
 	put_pins(w, &f->base, start);
+	/* The loss counters as they were at the start: the window's own follow every tick. */
+	if (f->base.loss.h.type == PS_EV_LOSS) {
+		e.loss = f->base.loss;
+		e.h.ts_ns = start;
+		trace_writer_event(w, &e);
+	}
 }
 
 static void dump_path_tmp(const char *path, char *tmp, size_t size)
@@ -343,17 +344,9 @@ int flight_dump(struct flight *f, const char *path, struct flight_stats *st)
 	for (struct fblock *b = f->head; b; b = b->next)
 		trace_writer_encoded(w, b->frame.data, b->frame.len, b->nr, b->by_type, b->first_ts,
 				     b->last_ts);
-	if (!f->ended) {
-		/* The run goes on: close the window here, with the losses counted so far. */
-		if (f->have_loss) {
-			union ps_event e;
-
-			e.loss = f->last_loss;
-			e.h.ts_ns = end;
-			trace_writer_event(w, &e);
-		}
+	/* The run goes on: close the window at its newest event. */
+	if (!f->ended)
 		put_mark(w, PS_MARK_END, end, f->meta.mono_to_wall_ns);
-	}
 	n = symtab_encode_all(f->syms, &syms);
 	if (n > 0)
 		trace_writer_block(w, TRACE_BLK_SYMBOLS, syms.data, syms.len, n);
