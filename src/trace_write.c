@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define QUEUE_MAX   16	  /* sealed batches waiting for the writer thread */
+#define QUEUE_MAX   64	  /* sealed batches waiting for the writer thread: 4 MiB */
 #define FOOTER_ROOM 4096u /* kept free under the size limit for the footer */
 #define FOOTER_TEXT 4000u
 
