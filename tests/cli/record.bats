@@ -98,11 +98,14 @@ run_split() {
 	# The seeded pins were released (a holder without a stack), then pinned again (with one).
 	[ "$(json_get "$PS_OUT" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
 	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
+	# The workload is gone before the file is read: the names of its stack can only come from
+	# the recording, as on another host.
+	stop_workload
+	WL_PID=
 	run_split report "$F" -j
 	[ "$RC" -eq 0 ]
 	cmp "$PS_OUT" "$OUT"
-	# The names of the stack were resolved when recorded and travel in the file.
-	[ "$(json_get "$OUT" "len(d['stacks']) > 0 and d['stacks'][0]['pid'] == $pid")" = True ]
+	[ "$(json_get "$OUT" "[s['frames'][0]['symbol'] is not None for s in d['stacks'] if s['pid']==$pid][0]")" = True ]
 }
 
 @test "a truncated copy: exit 4, the damage in one line, the holder still reported" {
