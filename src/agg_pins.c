@@ -134,15 +134,38 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 		h->state = HOLDER_ALIVE;
 }
 
-/* Apply fn to every pin of obj. */
-static void each_pin_of(struct agg_pins *p, uint64_t obj,
+/*
+ * Apply fn to every pin of obj. Through the object's slots when its entry knows them all (the
+ * common case: cost per pin of the object), else by a walk of the whole pin table. fn may
+ * delete the pin it is given.
+ */
+static void each_pin_of(struct agg_pins *p, uint64_t obj, uint8_t subsys,
 			void (*fn)(struct agg_pins *, struct pin_ent *, uint64_t), uint64_t arg)
 {
+	struct obj_ent *o = htab_find(&p->objs, obj, subsys);
 	struct pin_ent *pin;
 
+	if (o && o->complete) {
+		for (uint32_t s = 0; s < o->nslots; s++)
+			if ((pin = htab_find(&p->pins, obj, s)))
+				fn(p, pin, arg);
+		return;
+	}
 	for (size_t it = 0; (pin = htab_next(&p->pins, &it));)
 		if (pin->k.k1 == obj)
 			fn(p, pin, arg);
+}
+
+/* The object's entry, found or created. A new entry knows all its pins' slots unless the
+ * object table once overflowed (pins may then exist whose object had no entry). */
+static struct obj_ent *obj_get(struct agg_pins *p, uint64_t obj, uint8_t subsys)
+{
+	int created;
+	struct obj_ent *o = htab_insert(&p->objs, obj, subsys, &created);
+
+	if (o && created)
+		o->complete = p->objs.overflow == 0;
+	return o;
 }
 
 static void mark_stale(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
@@ -176,28 +199,31 @@ static void set_holder_state(struct agg_pins *p, struct pin_ent *pin, uint64_t s
  * until the object's next sync (the loss itself is counted). */
 static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 {
-	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
+	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
 
 	if (o)
 		o->tgid = e->h.tgid;
 	if (e->h.flags & PS_F_END) {
-		each_pin_of(p, e->obj, drop_stale, e->h.ts_ns);
+		each_pin_of(p, e->obj, e->subsys, drop_stale, e->h.ts_ns);
 		if (o)
 			o->syncing = false;
 		return;
 	}
-	each_pin_of(p, e->obj, mark_stale, 0);
+	each_pin_of(p, e->obj, e->subsys, mark_stale, 0);
 	if (o)
 		o->syncing = true;
 }
 
 static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
 {
-	struct obj_ent *o = htab_insert(&p->objs, e->obj, e->subsys, NULL);
+	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
 
 	pin_add(p, e);
-	if (o)
-		o->tgid = e->h.tgid;
+	if (!o)
+		return;
+	o->tgid = e->h.tgid;
+	if (e->slot >= o->nslots)
+		o->nslots = e->slot + 1;
 }
 
 static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
@@ -206,7 +232,7 @@ static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
 	struct pin_ent *pin;
 
 	if (e->slot == PS_SLOT_ALL) {
-		each_pin_of(p, e->obj, drop_all, e->h.ts_ns);
+		each_pin_of(p, e->obj, e->subsys, drop_all, e->h.ts_ns);
 		if (o)
 			htab_del(&p->objs, o);
 		return;
@@ -258,7 +284,7 @@ static void on_teardown(struct agg_pins *p, const struct ps_ev_obj *e)
 	if (!o)
 		return;
 	o->teardown_ns = e->h.ts_ns;
-	each_pin_of(p, e->obj, set_holder_state, HOLDER_RELEASING);
+	each_pin_of(p, e->obj, e->subsys, set_holder_state, HOLDER_RELEASING);
 }
 
 static void on_procfs(struct agg_pins *p, const struct ps_ev_procfs *e)
@@ -310,7 +336,7 @@ void agg_pins_settle(struct agg_pins *p)
 	for (size_t it = 0; (o = htab_next(&p->objs, &it));) {
 		if (!o->syncing)
 			continue;
-		each_pin_of(p, o->k.k1, drop_stale, 0);
+		each_pin_of(p, o->k.k1, o->k.k2, drop_stale, 0);
 		o->syncing = false;
 	}
 }

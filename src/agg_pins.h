@@ -51,7 +51,9 @@ struct holder_ent {
 struct obj_ent {
 	struct htab_key k; /* obj, subsys */
 	uint32_t tgid;
-	bool syncing; /* between an OBJ_SYNC and its PS_F_END */
+	uint32_t nslots; /* 1 + the highest slot a pin of this object ever had */
+	bool syncing;	 /* between an OBJ_SYNC and its PS_F_END */
+	bool complete;	 /* every pin of the object was inserted while it had this entry */
 	uint64_t teardown_ns;
 };
 

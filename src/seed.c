@@ -17,7 +17,7 @@
 #define SYS_pidfd_getfd 438
 #endif
 
-#define SEED_MAX_RINGS 4096
+#define SEED_MAX_RINGS (1 << 20) /* rings seeded at most; the rest are counted */
 
 struct seed_ring {
 	pid_t pid;
@@ -27,10 +27,18 @@ struct seed_ring {
 	char comm[PS_COMM_LEN];
 };
 
+#define SEED_MAX_RECORDS (16384 + 2) /* IORING_MAX_REG_BUFFERS, plus the two sync records */
+
 struct seed {
-	struct seed_ring rings[SEED_MAX_RINGS];
-	int n;
-	int current; /* ring being stated */
+	struct seed_ring *rings;
+	int n, cap;
+	int skipped; /* rings over SEED_MAX_RINGS */
+	int current; /* ring being stated, -1: none */
+	bool done;   /* its end record arrived */
+	union ps_event *held;
+	int nheld, held_cap;
+	int pidfd;
+	pid_t pidfd_pid;
 };
 
 static int add_ring(void *ctx, pid_t pid, int fd, unsigned int nbufs)
@@ -39,8 +47,19 @@ static int add_ring(void *ctx, pid_t pid, int fd, unsigned int nbufs)
 	struct seed_ring *r;
 
 	(void)nbufs;
-	if (pid == getpid() || s->n >= SEED_MAX_RINGS)
+	if (pid == getpid())
 		return 0;
+	if (s->n == s->cap) {
+		int cap = s->cap ? s->cap * 2 : 64;
+
+		r = cap <= SEED_MAX_RINGS ? realloc(s->rings, cap * sizeof(*r)) : NULL;
+		if (!r) {
+			s->skipped++;
+			return 0;
+		}
+		s->rings = r;
+		s->cap = cap;
+	}
 	r = &s->rings[s->n++];
 	r->pid = pid;
 	r->fd = fd;
@@ -57,13 +76,25 @@ struct seed *seed_new(pid_t only_pid)
 	if (!s)
 		return NULL;
 	s->current = -1;
+	s->pidfd = -1;
 	procfs_each_uring(only_pid, add_ring, s);
 	return s;
 }
 
 void seed_free(struct seed *s)
 {
+	if (s) {
+		if (s->pidfd >= 0)
+			close(s->pidfd);
+		free(s->held);
+		free(s->rings);
+	}
 	free(s);
+}
+
+int seed_skipped(const struct seed *s)
+{
+	return s->skipped;
 }
 
 int seed_count(const struct seed *s)
@@ -76,20 +107,31 @@ pid_t seed_pid(const struct seed *s, int i)
 	return s->rings[i].pid;
 }
 
+/* One pidfd per process, kept while its rings (found in pid order) are seeded. */
+static int pidfd_of(struct seed *s, pid_t pid)
+{
+	if (s->pidfd >= 0 && s->pidfd_pid == pid)
+		return s->pidfd;
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = syscall(SYS_pidfd_open, pid, 0);
+	s->pidfd_pid = pid;
+	return s->pidfd;
+}
+
 int seed_state_by_bpf(struct seed *s, int i)
 {
 	struct seed_ring *r = &s->rings[i];
-	int pidfd = syscall(SYS_pidfd_open, r->pid, 0), err = 0;
+	int pidfd = pidfd_of(s, r->pid);
 
 	if (pidfd < 0)
 		return -errno;
 	r->dupfd = syscall(SYS_pidfd_getfd, pidfd, r->fd, 0);
 	if (r->dupfd < 0)
-		err = -errno;
-	close(pidfd);
-	if (err)
-		return err;
+		return -errno;
 	s->current = i;
+	s->done = false;
+	s->nheld = 0;
 	close(r->dupfd); /* the BPF program reads the ring here */
 	return 0;
 }
@@ -113,15 +155,11 @@ static void fill_backing(const struct seed_ring *r, struct ps_ev_pin *p)
 	p->dev = m.dev;
 }
 
-bool seed_rewrite(struct seed *s, union ps_event *e)
+/* Give a held record its holder's identity. False: it is not part of the current ring. */
+static bool rewrite(struct seed *s, union ps_event *e)
 {
-	struct seed_ring *r;
+	struct seed_ring *r = &s->rings[s->current];
 
-	if (!(e->h.flags & PS_F_SEED) || (e->h.flags & PS_F_SYNTH))
-		return true;
-	if (s->current < 0)
-		return false;
-	r = &s->rings[s->current];
 	if (e->h.type == PS_EV_OBJ_SYNC) {
 		if (e->obj.fd != r->dupfd)
 			return false;
@@ -136,6 +174,54 @@ bool seed_rewrite(struct seed *s, union ps_event *e)
 	}
 	fill_identity(r, e);
 	return true;
+}
+
+bool seed_take(struct seed *s, const union ps_event *e)
+{
+	union ps_event copy;
+
+	if (!(e->h.flags & PS_F_SEED) || (e->h.flags & PS_F_SYNTH))
+		return false;
+	if (!s || s->current < 0 || s->done)
+		return true; /* late or stray: dropped */
+	copy = *e;
+	if (!rewrite(s, &copy))
+		return true;
+	if (s->nheld == s->held_cap && s->held_cap < SEED_MAX_RECORDS) {
+		int cap = s->held_cap ? s->held_cap * 2 : 64;
+		union ps_event *h;
+
+		cap = cap < SEED_MAX_RECORDS ? cap : SEED_MAX_RECORDS;
+		h = realloc(s->held, cap * sizeof(*h));
+		if (h) {
+			s->held = h;
+			s->held_cap = cap;
+		}
+	}
+	if (s->nheld < s->held_cap)
+		s->held[s->nheld++] = copy;
+	if (copy.h.type == PS_EV_OBJ_SYNC && (copy.h.flags & PS_F_END))
+		s->done = true;
+	return true;
+}
+
+bool seed_ring_done(const struct seed *s)
+{
+	return s->current >= 0 && s->done;
+}
+
+void seed_flush(struct seed *s, seed_emit_fn emit, void *ctx)
+{
+	for (int i = 0; i < s->nheld; i++)
+		emit(ctx, &s->held[i]);
+	s->nheld = 0;
+	s->current = -1;
+}
+
+void seed_abandon(struct seed *s)
+{
+	s->nheld = 0;
+	s->current = -1;
 }
 
 struct procfs_seed {

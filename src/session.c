@@ -55,9 +55,15 @@ static void emit(struct run *r, union ps_event *e)
 		r->stop = 1;
 }
 
-static void emit_cb(void *ctx, union ps_event *e)
+/* Seeded records: their holders' exits must be reported too. */
+static void emit_seed_cb(void *ctx, union ps_event *e)
 {
-	emit(ctx, e);
+	struct run *r = ctx;
+	__u8 one = 1;
+
+	if (e->h.type == PS_EV_OBJ_SYNC && r->holders_fd >= 0)
+		bpf_map_update_elem(r->holders_fd, &e->h.tgid, &one, BPF_ANY);
+	emit(r, e);
 }
 
 static void synth_hdr(union ps_event *e, unsigned int type, size_t size, uint32_t tgid)
@@ -163,13 +169,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		r->malformed++;
 		return 0;
 	}
-	if (r->seed && !seed_rewrite(r->seed, &e))
+	if (seed_take(r->seed, &e))
 		return 0;
-	if ((e.h.flags & PS_F_SEED) && r->holders_fd >= 0 && e.h.type == PS_EV_OBJ_SYNC) {
-		__u8 one = 1;
-
-		bpf_map_update_elem(r->holders_fd, &e.h.tgid, &one, BPF_ANY);
-	}
 	emit(r, &e);
 	if (r->stop)
 		return -ECANCELED;
@@ -226,16 +227,30 @@ static void seed_all(struct run *r, const struct ps_choice *c, int n)
 	if (!r->seed)
 		return;
 	ps_info(1, "seeding: %d io_uring ring(s) with buffers found in /proc", seed_count(r->seed));
+	if (seed_skipped(r->seed))
+		ps_warn("seeding: %d more rings not seeded (bound reached): their pins show as "
+			"unattributed VmPin",
+			seed_skipped(r->seed));
 	for (int i = 0; i < seed_count(r->seed); i++) {
 		int err = by_bpf ? seed_state_by_bpf(r->seed, i) : -ENOSYS;
+		uint64_t give_up = now_mono_ns() + 2 * NSEC_PER_SEC;
 
+		/* The ring's records are in the buffer once close() returned, possibly behind
+		 * other traffic: read until its end record, without letting a storm hold us. */
+		while (!err && !seed_ring_done(r->seed) && now_mono_ns() < give_up) {
+			r->break_at = now_mono_ns() + 50 * 1000000ULL;
+			ring_buffer__consume(r->rb);
+		}
+		if (!err && !seed_ring_done(r->seed))
+			err = -ETIMEDOUT;
 		if (err) {
+			seed_abandon(r->seed);
 			ps_info(1, "seeding pid %d from fdinfo (%s)", (int)seed_pid(r->seed, i),
 				strerror(-err));
-			seed_state_by_procfs(r->seed, i, emit_cb, r);
+			seed_state_by_procfs(r->seed, i, emit_seed_cb, r);
 			continue;
 		}
-		ring_buffer__consume(r->rb);
+		seed_flush(r->seed, emit_seed_cb, r);
 	}
 }
 

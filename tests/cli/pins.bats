@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # Pin holders against the kernel's own numbers (VmPin of the workload, which io_uring charges).
+bats_require_minimum_version 1.5.0
 load helpers
 
 setup() {
@@ -13,9 +14,21 @@ teardown() {
 	true
 }
 
-# The holder object of pid $2 in report JSON $1, as "pages charged vmpin_kb subsystem comm state before_start backing"
+# The holder of pid $2 in report JSON $1, as "pages charged vmpin_kb subsystem comm state before_start backing"
 holder() {
 	json_get "$1" "' '.join(str(x) for h in d['holders'] if h['pid']==$2 for x in (h['pinned_pages'],h['charged_pages'],h['vmpin_kb'],h['subsystem'],h['comm'],h['state'],h['before_start'],h['backing']))"
+}
+
+# Compare, and on a mismatch show what pinscope said.
+check_holder() {
+	local got
+	got=$(holder "$1" "$2")
+	if [ "$got" != "$3" ]; then
+		echo "pid $2: got '$got', want '$3'"
+		cat "$1"
+		[ -n "${PS_ERR:-}" ] && cat "$PS_ERR"
+		return 1
+	fi
 }
 
 @test "pins that predate pinscope: exact pages against VmPin, marked before start" {
@@ -23,10 +36,10 @@ holder() {
 	pid=$(field "$READY_LINE" pid)
 	vmpin=$(field "$READY_LINE" vmpin_kb)
 	[ "$vmpin" -eq 256 ]
-	run "$PINSCOPE" report -d 0.3 -j
+	run --separate-stderr "$PINSCOPE" report -d 0.3 -j
 	[ "$status" -eq 0 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
-	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "64 64 256 io_uring pinload alive True anon" ]
+	check_holder "$BATS_TEST_TMPDIR/r.json" "$pid" "64 64 256 io_uring pinload alive True anon"
 	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = exact ]
 }
 
@@ -55,12 +68,12 @@ holder() {
 		start_workload pinload --mem "$mem" --bufs 2 --pages 8 --rings 2
 		pid=$(field "$READY_LINE" pid)
 		vmpin=$(field "$READY_LINE" vmpin_kb)
-		run "$PINSCOPE" report -d 0.2 -j -p "$pid"
+		run --separate-stderr "$PINSCOPE" report -d 0.2 -j -p "$pid"
 		[ "$status" -eq 0 ]
 		echo "$output" >"$BATS_TEST_TMPDIR/r.json"
 		want_back=$mem
 		[ "$mem" = file ] && want_back=shmem
-		[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "32 32 $vmpin io_uring pinload alive True $want_back" ]
+		check_holder "$BATS_TEST_TMPDIR/r.json" "$pid" "32 32 $vmpin io_uring pinload alive True $want_back"
 		[ "$vmpin" -eq 128 ]
 		stop_workload
 		WL_PID=
@@ -78,7 +91,7 @@ holder() {
 	wait_line "$PS_OUT" 10 "\"pid\":$pid,[^}]*\"pinned_pages\":0,[^}]*\"state\":\"gone\""
 	stop_pinscope
 	tail -1 "$PS_OUT" >"$BATS_TEST_TMPDIR/last.json"
-	[ "$(holder "$BATS_TEST_TMPDIR/last.json" "$pid")" = "0 0 None io_uring pinload gone False anon" ]
+	check_holder "$BATS_TEST_TMPDIR/last.json" "$pid" "0 0 None io_uring pinload gone False anon"
 	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 64 ]
 }
 
@@ -89,10 +102,10 @@ holder() {
 	wl1=$WL_PID
 	start_workload pinload --bufs 2 --pages 10
 	pid2=$(field "$READY_LINE" pid)
-	run "$PINSCOPE" report -d 0.2 -j
+	run --separate-stderr "$PINSCOPE" report -d 0.2 -j
 	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
-	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid1")" = "10 10 40 io_uring pinload alive True anon" ]
-	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid2")" = "20 20 80 io_uring pinload alive True anon" ]
+	check_holder "$BATS_TEST_TMPDIR/r.json" "$pid1" "10 10 40 io_uring pinload alive True anon"
+	check_holder "$BATS_TEST_TMPDIR/r.json" "$pid2" "20 20 80 io_uring pinload alive True anon"
 	echo exit >&8
 	exec 8>&-
 	wait "$wl1"
@@ -101,10 +114,10 @@ holder() {
 @test "VmPin no hook explains (seeding off) shows up as an unattributed row, exact" {
 	start_workload pinload --bufs 2 --pages 24
 	pid=$(field "$READY_LINE" pid)
-	run "$PINSCOPE" report -d 0.2 -j --no-seed
+	run --separate-stderr "$PINSCOPE" report -d 0.2 -j --no-seed
 	[ "$status" -eq 0 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
-	[ "$(holder "$BATS_TEST_TMPDIR/r.json" "$pid")" = "48 48 192 unattributed pinload alive False -" ]
+	check_holder "$BATS_TEST_TMPDIR/r.json" "$pid" "48 48 192 unattributed pinload alive False -"
 	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = unattributed ]
 }
 
