@@ -9,3 +9,6 @@ vm-test:
 vm-kernels:
 	$(Q)tools/vm/fetch-kernel.sh 6.1
 	$(Q)tools/vm/fetch-kernel.sh 6.12
+
+# The purpose-built 6.12 kernel with KVM_SW_PROTECTED_VM (real conversions), cached.
+-include tools/vm/kernel/kernel.mk
