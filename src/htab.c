@@ -6,21 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SLOT_EMPTY = 0, SLOT_USED, SLOT_DEAD };
+enum { SLOT_EMPTY = 0, SLOT_DEAD = 1, SLOT_BASE = 2 };
 
 int htab_init(struct htab *h, size_t max_entries, size_t esz)
 {
 	size_t cap = 16;
 
 	memset(h, 0, sizeof(*h));
+	if (!max_entries || max_entries > UINT32_MAX - SLOT_BASE || esz < sizeof(uint64_t) * 2)
+		return -EINVAL;
 	while (cap * 3 / 4 < max_entries)
 		cap <<= 1;
 	h->cap = cap;
 	h->esz = esz;
 	h->limit = max_entries;
-	h->state = calloc(cap, 1);
-	h->ents = calloc(cap, esz);
-	if (!h->state || !h->ents) {
+	/* calloc'd pages nobody touched cost nothing: memory follows use. */
+	h->slot = calloc(cap, sizeof(*h->slot));
+	h->ents = calloc(max_entries, esz);
+	h->live = calloc(max_entries, 1);
+	if (!h->slot || !h->ents || !h->live) {
 		htab_free(h);
 		return -ENOMEM;
 	}
@@ -29,10 +33,12 @@ int htab_init(struct htab *h, size_t max_entries, size_t esz)
 
 void htab_free(struct htab *h)
 {
-	free(h->state);
+	free(h->slot);
 	free(h->ents);
-	h->state = NULL;
+	free(h->live);
+	h->slot = NULL;
 	h->ents = NULL;
+	h->live = NULL;
 }
 
 static size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
@@ -40,56 +46,74 @@ static size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
 	return hash64(k1 ^ hash64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
 }
 
-static struct htab_key *ent_at(const struct htab *h, size_t i)
+static struct htab_key *ent_at(const struct htab *h, size_t idx)
 {
-	return (struct htab_key *)(h->ents + i * h->esz);
+	return (struct htab_key *)(h->ents + idx * h->esz);
 }
 
-void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2)
+/* The slot holding (k1, k2), or cap when there is none. */
+static size_t find_slot(const struct htab *h, uint64_t k1, uint64_t k2)
 {
 	size_t i = slot_of(h, k1, k2);
 
 	for (size_t n = 0; n < h->cap; n++, i = (i + 1) & (h->cap - 1)) {
+		uint32_t s = h->slot[i];
 		struct htab_key *k;
 
-		if (h->state[i] == SLOT_EMPTY)
-			return NULL;
-		k = ent_at(h, i);
-		if (h->state[i] == SLOT_USED && k->k1 == k1 && k->k2 == k2)
-			return k;
+		if (s == SLOT_EMPTY)
+			return h->cap;
+		if (s == SLOT_DEAD)
+			continue;
+		k = ent_at(h, s - SLOT_BASE);
+		if (k->k1 == k1 && k->k2 == k2)
+			return i;
 	}
-	return NULL;
+	return h->cap;
 }
 
-/* Deleted slots pile up under churn; rebuild in place when they would fill the table. */
+void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2)
+{
+	size_t i = find_slot(h, k1, k2);
+
+	return i < h->cap ? ent_at(h, h->slot[i] - SLOT_BASE) : NULL;
+}
+
+/* Deleted slots pile up under churn; rebuild the slots (the entries stay where they are). */
 static void rehash(struct htab *h)
 {
-	unsigned char *old = malloc(h->count * h->esz);
-	size_t n = 0;
-
-	if (!old)
-		return;
-	for (size_t i = 0; i < h->cap; i++)
-		if (h->state[i] == SLOT_USED)
-			memcpy(old + h->esz * n++, ent_at(h, i), h->esz);
-	memset(h->state, 0, h->cap);
+	memset(h->slot, 0, h->cap * sizeof(*h->slot));
 	h->dead = 0;
-	for (size_t j = 0; j < n; j++) {
-		struct htab_key *k = (struct htab_key *)(old + j * h->esz);
-		size_t i = slot_of(h, k->k1, k->k2);
+	for (size_t idx = 0; idx < h->used; idx++) {
+		struct htab_key *k;
+		size_t i;
 
-		while (h->state[i] != SLOT_EMPTY)
+		if (!h->live[idx])
+			continue;
+		k = ent_at(h, idx);
+		i = slot_of(h, k->k1, k->k2);
+		while (h->slot[i] != SLOT_EMPTY)
 			i = (i + 1) & (h->cap - 1);
-		h->state[i] = SLOT_USED;
-		memcpy(ent_at(h, i), k, h->esz);
+		h->slot[i] = idx + SLOT_BASE;
 	}
-	free(old);
+}
+
+static size_t take_entry(struct htab *h)
+{
+	size_t idx;
+
+	if (h->free_list) {
+		idx = h->free_list - 1;
+		memcpy(&h->free_list, ent_at(h, idx), sizeof(h->free_list));
+	} else {
+		idx = h->used++;
+	}
+	return idx;
 }
 
 void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 {
 	struct htab_key *k = htab_find(h, k1, k2);
-	size_t i;
+	size_t i, idx;
 
 	if (created)
 		*created = 0;
@@ -102,12 +126,14 @@ void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 	if (h->dead > h->cap / 4)
 		rehash(h);
 	i = slot_of(h, k1, k2);
-	while (h->state[i] == SLOT_USED)
+	while (h->slot[i] >= SLOT_BASE)
 		i = (i + 1) & (h->cap - 1);
-	if (h->state[i] == SLOT_DEAD)
+	if (h->slot[i] == SLOT_DEAD)
 		h->dead--;
-	h->state[i] = SLOT_USED;
-	k = ent_at(h, i);
+	idx = take_entry(h);
+	h->slot[i] = idx + SLOT_BASE;
+	h->live[idx] = 1;
+	k = ent_at(h, idx);
 	memset(k, 0, h->esz);
 	k->k1 = k1;
 	k->k2 = k2;
@@ -119,21 +145,31 @@ void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 
 void htab_del(struct htab *h, void *ent)
 {
-	size_t i = ((unsigned char *)ent - h->ents) / h->esz;
+	size_t idx = ((unsigned char *)ent - h->ents) / h->esz;
+	struct htab_key *k = ent;
+	uint32_t next;
+	size_t i;
 
-	if (i < h->cap && h->state[i] == SLOT_USED) {
-		h->state[i] = SLOT_DEAD;
-		h->count--;
+	if (idx >= h->used || !h->live[idx])
+		return;
+	i = find_slot(h, k->k1, k->k2);
+	if (i < h->cap) {
+		h->slot[i] = SLOT_DEAD;
 		h->dead++;
 	}
+	h->live[idx] = 0;
+	h->count--;
+	next = h->free_list;
+	memcpy(ent, &next, sizeof(next));
+	h->free_list = idx + 1;
 }
 
 void *htab_next(const struct htab *h, size_t *iter)
 {
-	while (*iter < h->cap) {
+	while (*iter < h->used) {
 		size_t i = (*iter)++;
 
-		if (h->state[i] == SLOT_USED)
+		if (h->live[i])
 			return ent_at(h, i);
 	}
 	return NULL;

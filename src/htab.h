@@ -2,7 +2,10 @@
 /*
  * Fixed-capacity open-addressing table keyed by two u64s. Entries start with struct htab_key.
  * It never grows: a full table refuses inserts and counts them in `overflow`, so memory is
- * bounded by the capacity chosen at creation.
+ * bounded by the capacity chosen at creation. The slots hold indexes into an entry array that
+ * is filled from the front (deleted entries are reused first), so the memory a table touches
+ * follows the entries it holds, not its capacity, and entries never move: a pointer to an
+ * entry stays valid until that entry is deleted.
  */
 #ifndef PS_HTAB_H
 #define PS_HTAB_H
@@ -16,14 +19,17 @@ struct htab_key {
 };
 
 struct htab {
-	size_t cap; /* power of two */
+	size_t cap; /* slots, a power of two */
 	size_t esz;
 	size_t count;
 	size_t limit; /* max live entries */
 	size_t dead;  /* deleted slots not yet reused */
 	uint64_t overflow;
-	uint8_t *state; /* 0 empty, 1 used, 2 deleted */
-	unsigned char *ents;
+	uint32_t *slot;	     /* 0 empty, 1 deleted, else entry index + 2 */
+	unsigned char *ents; /* `limit` entries; [0, used) handed out so far */
+	uint8_t *live;	     /* per entry */
+	size_t used;
+	uint32_t free_list; /* deleted entries to reuse, linked through their memory; 0: none */
 };
 
 int htab_init(struct htab *h, size_t max_entries, size_t esz);
