@@ -160,6 +160,7 @@ enum ps_mark_kind {
 	PS_MARK_START = 1,
 	PS_MARK_END,
 	PS_MARK_READY, /* every chosen hook attached: counting starts */
+	PS_MARK_TICK,  /* end of a sampling interval: per-interval rates are taken here */
 };
 
 struct ps_ev_mark {

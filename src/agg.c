@@ -32,6 +32,16 @@ static void on_mark(struct agg *a, const struct ps_ev_mark *m)
 		a->end_ns = m->h.ts_ns;
 		agg_pins_settle(&a->pins);
 		break;
+	case PS_MARK_TICK: {
+		uint64_t from = a->tick_ns ? a->tick_ns : a->start_ns;
+
+		a->vmstat_prev_tick = a->tick_ns ? a->vmstat_tick : a->vmstat_first;
+		a->vmstat_tick = a->vmstat_last;
+		a->interval_ns = m->h.ts_ns > from ? m->h.ts_ns - from : 0;
+		a->tick_ns = m->h.ts_ns;
+		agg_pins_tick(&a->pins);
+		break;
+	}
 	default:
 		break;
 	}

@@ -22,6 +22,9 @@ struct agg {
 	struct ps_ev_vmstat vmstat_first, vmstat_last;
 	uint64_t vmstat_samples;
 	struct agg_timeline timeline; /* pins held at every tick */
+	/* Sampling intervals (PS_MARK_TICK): the last one's length and the vmstat at its start. */
+	uint64_t tick_ns, interval_ns;
+	struct ps_ev_vmstat vmstat_tick, vmstat_prev_tick;
 };
 
 int agg_init(struct agg *a, const struct agg_limits *lim);

@@ -356,3 +356,15 @@ void agg_pins_refresh(struct agg_pins *p)
 			h->oldest_ns = pin->since_ns;
 	}
 }
+
+void agg_pins_tick(struct agg_pins *p)
+{
+	struct holder_ent *h;
+
+	for (size_t it = 0; (h = htab_next(&p->holders, &it));) {
+		h->acquired_delta = h->acquired_pages - h->acquired_tick;
+		h->released_delta = h->released_pages - h->released_tick;
+		h->acquired_tick = h->acquired_pages;
+		h->released_tick = h->released_pages;
+	}
+}

@@ -40,6 +40,8 @@ struct holder_ent {
 	uint64_t pins, pages, acct_pages;
 	uint64_t pages_longterm, pages_shortterm;
 	uint64_t acquired_pages, released_pages; /* counters since start */
+	uint64_t acquired_tick, released_tick;	 /* the counters at the last interval's end */
+	uint64_t acquired_delta, released_delta; /* ... and their growth during it */
 	uint64_t first_ns, last_ns, exit_ns;
 	uint64_t
 		oldest_ns; /* oldest pin held: 0 before start, UINT64_MAX none (agg_pins_refresh) */
@@ -83,5 +85,7 @@ void agg_pins_settle(struct agg_pins *p);
 uint64_t agg_pins_overflow(const struct agg_pins *p);
 /* Recompute derived per-holder fields (oldest pin, backing mask) in one pass over the pins. */
 void agg_pins_refresh(struct agg_pins *p);
+/* End of a sampling interval: each holder's acquired/released growth during it. */
+void agg_pins_tick(struct agg_pins *p);
 
 #endif

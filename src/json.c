@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 
 #define JSON_MAX_DEPTH 32
@@ -144,4 +145,14 @@ void json_hex(struct json *j, const char *key, uint64_t v)
 
 	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
 	json_str(j, key, buf);
+}
+
+void json_f64(struct json *j, const char *key, double v)
+{
+	if (!isfinite(v)) {
+		json_null(j, key);
+		return;
+	}
+	sep(j, key);
+	fprintf(j->out, "%.2f", v);
 }

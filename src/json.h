@@ -23,5 +23,6 @@ void json_i64(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);
 void json_null(struct json *j, const char *key);
 void json_hex(struct json *j, const char *key, uint64_t v); /* "0x..." string */
+void json_f64(struct json *j, const char *key, double v);   /* 2 decimals; null if not finite */
 
 #endif

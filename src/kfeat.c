@@ -309,10 +309,25 @@ int kfeat_try_tracepoint(struct ps_kfeat *k, const char *cat_name)
 	return remember('t', cat_name, trial_tracepoint(k, cat_name));
 }
 
+/* /proc/kallsyms, read once for every lookup until kfeat_drop_ksyms(). */
+static char *syms;
+static long len;
+
+void kfeat_drop_ksyms(void)
+{
+	free(syms);
+	syms = NULL;
+	len = 0;
+}
+
+void kfeat_drop_btf(struct ps_kfeat *k)
+{
+	btf__free(k->vmlinux_btf);
+	k->vmlinux_btf = NULL;
+}
+
 uint64_t kfeat_ksym(const char *name)
 {
-	static char *syms;
-	static long len;
 	char needle[128];
 	const char *p;
 

@@ -42,6 +42,10 @@ bool kfeat_has_func(struct ps_kfeat *k, const char *func);
 
 /* kallsyms text address of a symbol, 0 if absent or hidden (kptr_restrict). */
 uint64_t kfeat_ksym(const char *name);
+/* A live session keeps neither for hours: kallsyms (~5 MB) and vmlinux BTF (~6 MB) are dropped
+ * once the programs are loaded. kfeat_ksym() reads kallsyms again if called later. */
+void kfeat_drop_ksyms(void);
+void kfeat_drop_btf(struct ps_kfeat *k);
 
 /* A short human reason for a trial errno, naming the likely cause. */
 const char *kfeat_why(int err, char *buf, int size, const char *tier);

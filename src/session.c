@@ -294,6 +294,10 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
+	/* Tiers are chosen and symbols resolved: libbpf parses vmlinux BTF again to load, so do
+	 * not hold a second copy (and kallsyms) through that peak or after. */
+	kfeat_drop_ksyms();
+	kfeat_drop_btf(&k);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
@@ -332,8 +336,12 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 
 		r.break_at = deadline;
 		if (sink->wait) {
-			if (sink->wait(sink->ctx, ring_buffer__epoll_fd(rb), ms) < 0)
+			int w = sink->wait(sink->ctx, ring_buffer__epoll_fd(rb), ms);
+
+			if (w < 0)
 				break;
+			if (w > 0) /* the sink asks for a fresh snapshot now */
+				next_tick = r.break_at = now_mono_ns();
 			err = ring_buffer__consume(rb);
 		} else {
 			err = ring_buffer__poll(rb, ms);
@@ -346,9 +354,12 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 			break;
 		if (now_mono_ns() >= next_tick) {
 			next_tick += interval;
+			if (next_tick < now_mono_ns())
+				next_tick = now_mono_ns() + interval;
 			/* A scan of every process costs ~10 ms per 1000: not every tick. */
 			sample_procfs(&r, ++ticks % 10 == 0);
 			emit_loss(&r);
+			emit_mark(&r, PS_MARK_TICK);
 			if (sink->on_tick && sink->on_tick(sink->ctx, a))
 				break;
 		}

@@ -28,7 +28,8 @@ struct session_sink {
 	/* Every interval; non-zero stops the run. */
 	int (*on_tick)(void *ctx, struct agg *a);
 	/* Called in the loop with the time left until the next tick, instead of sleeping in the
-	 * ring-buffer poll (the live view reads keys here). Return <0 to stop. */
+	 * ring-buffer poll (the live view reads keys here). Return <0 to stop, >0 to take the
+	 * next snapshot (tick) now. */
 	int (*wait)(void *ctx, int ring_fd, int timeout_ms);
 	void *ctx;
 	/* Once the tier of every hook is chosen and the programs are loaded, before the first
