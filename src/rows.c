@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "rows.h"
+#include "cgname.h"
 #include "json.h"
 #include "util.h"
 
@@ -8,8 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum kind { K_U32, K_U64, K_I64KB, K_STR, K_STRP, K_AGE, K_BYTES };
+enum kind { K_U32, K_U64, K_I64KB, K_STR, K_STRP, K_AGE, K_BYTES, K_RATE, K_CGROUP, K_BACKING };
 
 struct field {
 	const char *key; /* JSON key, units in the name */
@@ -17,31 +19,49 @@ struct field {
 	int width;	 /* negative: left aligned */
 	enum kind kind;
 	size_t off;
+	unsigned int flags;
 };
 
-#define F(key, hdr, w, kind, member)                                                               \
-	{                                                                                          \
-		key, hdr, w, kind, offsetof(struct holder_row, member)                             \
-	}
+#define ASC  1u /* sorts ascending by default (names, pids) */
+#define LIVE 2u /* only in the live view: means nothing in a report of a whole run */
+
+/* clang-format off */
+#define F(key, hdr, w, kind, m, fl) { key, hdr, w, kind, offsetof(struct holder_row, m), fl }
+/* clang-format on */
 
 static const struct field fields[] = {
-	F("pid", "PID", 7, K_U32, pid),
-	F("comm", "COMM", -15, K_STR, comm),
-	F("subsystem", "SUBSYS", -12, K_STRP, subsystem),
-	F("pins", "PINS", 5, K_U64, pins),
-	F("pinned_pages", "PAGES", 8, K_U64, pinned_pages),
-	F("pinned_bytes", "PINNED", 10, K_BYTES, pinned_bytes),
-	F("charged_pages", "CHARGED", 8, K_U64, charged_pages),
-	F("vmpin_kb", "VMPIN_KB", 9, K_I64KB, vmpin_kb),
-	F("oldest_pin_age_ns", "AGE", 8, K_AGE, oldest_age_ns),
-	F("state", "STATE", -9, K_STRP, state),
-	F("backing", "BACKING", -10, K_STR, backing),
-	F("longterm_pages", NULL, 0, K_U64, longterm_pages),
-	F("shortterm_pages", NULL, 0, K_U64, shortterm_pages),
-	F("acquired_pages", NULL, 0, K_U64, acquired_pages),
-	F("released_pages", NULL, 0, K_U64, released_pages),
-	F("cgroup_id", NULL, 0, K_U64, cgroup_id),
+	F("pid", "PID", 7, K_U32, pid, ASC),
+	F("comm", "COMM", -15, K_STR, comm, ASC),
+	F("subsystem", "SUBSYS", -12, K_STRP, subsystem, ASC),
+	F("pins", "PINS", 5, K_U64, pins, 0),
+	F("pinned_pages", "PAGES", 8, K_U64, pinned_pages, 0),
+	F("pinned_bytes", "PINNED", 10, K_BYTES, pinned_bytes, 0),
+	F("charged_pages", "CHARGED", 8, K_U64, charged_pages, 0),
+	F("vmpin_kb", "VMPIN_KB", 9, K_I64KB, vmpin_kb, 0),
+	F("oldest_pin_age_ns", "AGE", 8, K_AGE, oldest_age_ns, 0),
+	F("acquire_pages_per_s", "ACQ/s", 7, K_RATE, acquire_rate, LIVE),
+	F("release_pages_per_s", "REL/s", 7, K_RATE, release_rate, LIVE),
+	F("state", "STATE", -9, K_STRP, state, ASC),
+	F("backing", "BACKING", -10, K_BACKING, backing_mask, ASC),
+	F("cgroup", "CGROUP", -24, K_CGROUP, cgroup_id, ASC),
+	F("longterm_pages", NULL, 0, K_U64, longterm_pages, 0),
+	F("shortterm_pages", NULL, 0, K_U64, shortterm_pages, 0),
+	F("acquired_pages", NULL, 0, K_U64, acquired_pages, 0),
+	F("released_pages", NULL, 0, K_U64, released_pages, 0),
+	F("cgroup_id", NULL, 0, K_U64, cgroup_id, 0),
 };
+
+/* The --sort words, kept for scripts. */
+static const char *const sort_words[SORT_MAX][2] = {
+	[SORT_PAGES] = {"pages", "pinned_pages"},	  [SORT_PID] = {"pid", "pid"},
+	[SORT_AGE] = {"age", "oldest_pin_age_ns"},	  [SORT_COMM] = {"comm", "comm"},
+	[SORT_ACQUIRED] = {"acquired", "acquired_pages"},
+};
+
+static bool shown(const struct field *f, enum rows_set set)
+{
+	return f->hdr && (set == ROWS_LIVE || !(f->flags & LIVE));
+}
 
 const char *subsys_name(unsigned int s)
 {
@@ -83,7 +103,6 @@ static const char *state_name(const struct holder_ent *h)
 static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r)
 {
 	struct proc_ent *p = htab_find(&a->pins.procs, h->tgid, 0);
-	size_t off = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->pid = h->tgid;
@@ -98,6 +117,10 @@ static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r
 	r->shortterm_pages = h->pages_shortterm;
 	r->acquired_pages = h->acquired_pages;
 	r->released_pages = h->released_pages;
+	if (a->interval_ns) {
+		r->acquire_rate = (double)h->acquired_delta * NSEC_PER_SEC / a->interval_ns;
+		r->release_rate = (double)h->released_delta * NSEC_PER_SEC / a->interval_ns;
+	}
 	r->vmpin_kb = p && p->sampled && p->alive ? (int64_t)p->vmpin_kb : -1;
 	if (h->oldest_ns == UINT64_MAX)
 		r->oldest_age_ns = -2;
@@ -106,58 +129,122 @@ static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r
 	else
 		r->oldest_age_ns = a->now_ns > h->oldest_ns ? a->now_ns - h->oldest_ns : 0;
 	r->state = state_name(h);
-	for (unsigned int b = 0; b < PS_BACK_MAX; b++) {
-		if (!(h->backing_mask & (1u << b)))
-			continue;
-		off += snprintf(r->backing + off, sizeof(r->backing) - off, "%s%s", off ? "," : "",
-				backing_name(b));
-		if (off >= sizeof(r->backing))
-			break;
-	}
-	if (!off)
-		snprintf(r->backing, sizeof(r->backing), "-");
+	r->backing_mask = h->backing_mask;
 	r->nr_ustack = h->nr_ustack;
-	memcpy(r->ustack, h->ustack, sizeof(r->ustack));
+	r->ustack = h->ustack;
 }
 
-static enum row_sort sort_key;
-
-static int cmp_rows(const void *x, const void *y)
+/* "anon,shmem", or "-" */
+static const char *fmt_backing(uint32_t mask, char *buf, size_t size)
 {
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (unsigned int b = 0; b < PS_BACK_MAX && off < size; b++)
+		if (mask & (1u << b))
+			off += snprintf(buf + off, size - off, "%s%s", off ? "," : "",
+					backing_name(b));
+	if (!off)
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+static const char *cgroup_path(uint64_t id)
+{
+	const char *p = cgname(id);
+
+	return p ? p : "";
+}
+
+static const void *at(const struct holder_row *r, const struct field *f)
+{
+	return (const char *)r + f->off;
+}
+
+static int cmp_num(double a, double b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Ascending order of one field's values. */
+static int cmp_field(const struct field *f, const struct holder_row *a, const struct holder_row *b)
+{
+	const void *x = at(a, f), *y = at(b, f);
+
+	switch (f->kind) {
+	case K_U32:
+		return cmp_num(*(const uint32_t *)x, *(const uint32_t *)y);
+	case K_U64:
+	case K_BYTES: {
+		uint64_t u = *(const uint64_t *)x, v = *(const uint64_t *)y;
+
+		return (u > v) - (u < v);
+	}
+	case K_I64KB: {
+		int64_t u = *(const int64_t *)x, v = *(const int64_t *)y;
+
+		return (u > v) - (u < v);
+	}
+	case K_AGE: {
+		/* before-start (-1) is the oldest, no pins (-2) the youngest */
+		int64_t u = *(const int64_t *)x, v = *(const int64_t *)y;
+
+		u = u == -1 ? INT64_MAX : u;
+		v = v == -1 ? INT64_MAX : v;
+		return (u > v) - (u < v);
+	}
+	case K_RATE:
+		return cmp_num(*(const double *)x, *(const double *)y);
+	case K_CGROUP:
+		return strcmp(cgroup_path(*(const uint64_t *)x), cgroup_path(*(const uint64_t *)y));
+	case K_BACKING: {
+		char u[64], v[64];
+
+		return strcmp(fmt_backing(*(const uint32_t *)x, u, sizeof(u)),
+			      fmt_backing(*(const uint32_t *)y, v, sizeof(v)));
+	}
+	case K_STR:
+		return strcmp(x, y);
+	case K_STRP:
+		return strcmp(*(const char *const *)x, *(const char *const *)y);
+	}
+	return 0;
+}
+
+struct sort_ctx {
+	const struct field *f;
+	bool reverse;
+};
+
+static int cmp_rows(const void *x, const void *y, void *arg)
+{
+	const struct sort_ctx *s = arg;
 	const struct holder_row *a = x, *b = y;
-	int c = 0;
+	int c = cmp_field(s->f, a, b);
 
-	switch (sort_key) {
-	case SORT_PAGES:
-		c = (a->pinned_pages < b->pinned_pages) - (a->pinned_pages > b->pinned_pages);
-		break;
-	case SORT_AGE: {
-		/* before-start (-1) is oldest */
-		int64_t aa = a->oldest_age_ns == -1 ? INT64_MAX : a->oldest_age_ns;
-		int64_t bb = b->oldest_age_ns == -1 ? INT64_MAX : b->oldest_age_ns;
-
-		c = (aa < bb) - (aa > bb);
-		break;
-	}
-	case SORT_COMM:
-		c = strcmp(a->comm, b->comm);
-		break;
-	case SORT_ACQUIRED:
-		c = (a->acquired_pages < b->acquired_pages) -
-		    (a->acquired_pages > b->acquired_pages);
-		break;
-	default:
-		break;
-	}
+	if (!(s->f->flags & ASC))
+		c = -c;
+	if (s->reverse)
+		c = -c;
 	if (!c)
 		c = (a->pid > b->pid) - (a->pid < b->pid);
 	if (!c)
 		c = strcmp(a->subsystem, b->subsystem);
 	if (!c)
 		c = (a->charged_pages > b->charged_pages) - (a->charged_pages < b->charged_pages);
+	/* Last, the holder itself: its entry never moves, so the order is stable between ticks. */
 	if (!c)
-		c = memcmp(a->ustack, b->ustack, sizeof(a->ustack));
+		c = (a->ustack > b->ustack) - (a->ustack < b->ustack);
 	return c;
+}
+
+void rows_sort(struct holder_row *rows, int n, int col, bool reverse)
+{
+	struct sort_ctx s = {&fields[0], reverse};
+
+	if (col >= 0 && col < (int)ARRAY_SIZE(fields))
+		s.f = &fields[col];
+	qsort_r(rows, n, sizeof(*rows), cmp_rows, &s);
 }
 
 static uint64_t attributed_kb(struct agg *a, uint32_t tgid)
@@ -173,15 +260,18 @@ static uint64_t attributed_kb(struct agg *a, uint32_t tgid)
 
 /* VmPin that no hook explained: pins of a subsystem this tier cannot see (RDMA, iommufd, ...)
  * or made before start without a way to seed them. One row per such process. */
-static int unattributed_rows(struct agg *a, struct holder_row *rows, int max)
+static int unattributed_rows(struct agg *a, struct holder_row *rows, int max,
+			     const struct row_filter *f)
 {
 	struct proc_ent *p;
 	int n = 0;
 
+	if (f && (f->cgroup_id || (f->subsys && strcmp(f->subsys, "unattributed"))))
+		return 0;
 	for (size_t it = 0; n < max && (p = htab_next(&a->pins.procs, &it));) {
 		uint64_t attr;
 
-		if (!p->sampled || !p->alive || !p->vmpin_kb)
+		if (!p->sampled || !p->alive || !p->vmpin_kb || (f && f->pid && p->k.k1 != f->pid))
 			continue;
 		attr = attributed_kb(a, p->k.k1);
 		if (p->vmpin_kb <= attr)
@@ -196,14 +286,12 @@ static int unattributed_rows(struct agg *a, struct holder_row *rows, int max)
 		rows[n].vmpin_kb = p->vmpin_kb;
 		rows[n].oldest_age_ns = -2;
 		rows[n].state = "alive";
-		snprintf(rows[n].backing, sizeof(rows[n].backing), "-");
 		n++;
 	}
 	return n;
 }
 
-int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort sort,
-	       const char *only_subsys)
+int rows_collect(struct agg *a, struct holder_row *rows, int max, const struct row_filter *f)
 {
 	struct holder_ent *h;
 	int n = 0;
@@ -212,85 +300,260 @@ int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort so
 	for (size_t it = 0; n < max && (h = htab_next(&a->pins.holders, &it));) {
 		if (!h->pages && !h->acquired_pages && !h->released_pages && !h->seeded)
 			continue;
-		if (only_subsys && strcmp(only_subsys, subsys_name(h->subsys)))
+		if (f && f->pid && h->tgid != f->pid)
+			continue;
+		if (f && f->cgroup_id && h->cgroup_id != f->cgroup_id)
+			continue;
+		if (f && f->subsys && strcmp(f->subsys, subsys_name(h->subsys)))
 			continue;
 		fill(a, h, &rows[n++]);
 	}
-	if (!only_subsys || !strcmp(only_subsys, "unattributed"))
-		n += unattributed_rows(a, rows + n, max - n);
-	sort_key = sort;
-	qsort(rows, n, sizeof(*rows), cmp_rows);
+	return n + unattributed_rows(a, rows + n, max - n, f);
+}
+
+int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort sort,
+	       const char *only_subsys)
+{
+	struct row_filter f = {.subsys = only_subsys};
+	int n = rows_collect(a, rows, max, &f);
+
+	rows_sort(rows, n, rows_col_of_sort(sort), false);
 	return n;
 }
 
-static const void *at(const struct holder_row *r, const struct field *f)
+int rows_col_count(void)
 {
-	return (const char *)r + f->off;
+	return ARRAY_SIZE(fields);
+}
+
+int rows_col_find(const char *name)
+{
+	for (int s = 0; s < SORT_MAX; s++)
+		if (!strcasecmp(name, sort_words[s][0]))
+			name = sort_words[s][1];
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (!strcasecmp(name, fields[i].key) ||
+		    (fields[i].hdr && !strcasecmp(name, fields[i].hdr)))
+			return i;
+	return -1;
+}
+
+int rows_col_of_sort(enum row_sort s)
+{
+	int c = s < SORT_MAX ? rows_col_find(sort_words[s][1]) : -1;
+
+	return c < 0 ? 0 : c;
+}
+
+const char *rows_col_header(int col)
+{
+	return col >= 0 && col < (int)ARRAY_SIZE(fields) ? fields[col].hdr : NULL;
+}
+
+int rows_col_next(int col, int dir, enum rows_set set)
+{
+	int n = ARRAY_SIZE(fields);
+
+	for (int i = 1; i <= n; i++) {
+		int c = ((col + dir * i) % n + n) % n;
+
+		if (shown(&fields[c], set))
+			return c;
+	}
+	return col;
+}
+
+int rows_col_span(int col, enum rows_set set, size_t *off, size_t *width)
+{
+	size_t o = 0;
+
+	for (int i = 0; i < (int)ARRAY_SIZE(fields); i++) {
+		const struct field *f = &fields[i];
+		size_t w = f->width < 0 ? -f->width : f->width;
+
+		if (!shown(f, set))
+			continue;
+		if (o)
+			o++;
+		if (i == col) {
+			*off = o;
+			*width = w;
+			return 0;
+		}
+		o += w;
+	}
+	return -1;
+}
+
+/* A path that does not fit keeps its end: the leaf names the cgroup. */
+static void fmt_path(const char *p, int width, char *buf, size_t size)
+{
+	size_t len = strlen(p), w = width < 0 ? -width : width;
+
+	if (!*p)
+		snprintf(buf, size, "-");
+	else if (len <= w || w < 4)
+		snprintf(buf, size, "%s", p);
+	else
+		snprintf(buf, size, "...%s", p + len - (w - 3));
+}
+
+static void fmt_rate(double v, char *buf, size_t size)
+{
+	if (v == 0)
+		snprintf(buf, size, "0");
+	else if (v < 10)
+		snprintf(buf, size, "%.1f", v);
+	else
+		snprintf(buf, size, "%.0f", v);
+}
+
+static void fmt_u64(uint64_t v, char *buf, size_t size);
+
+static void fmt_field(const struct field *f, const struct holder_row *r, char *buf, size_t size)
+{
+	const void *v = at(r, f);
+
+	switch (f->kind) {
+	case K_U32:
+		fmt_u64(*(const uint32_t *)v, buf, size);
+		break;
+	case K_U64:
+		fmt_u64(*(const uint64_t *)v, buf, size);
+		break;
+	case K_I64KB:
+		if (*(const int64_t *)v < 0)
+			snprintf(buf, size, "-");
+		else
+			fmt_u64(*(const int64_t *)v, buf, size);
+		break;
+	case K_STR:
+		snprintf(buf, size, "%s", (const char *)v);
+		break;
+	case K_STRP:
+		snprintf(buf, size, "%s", *(const char *const *)v);
+		break;
+	case K_AGE: {
+		int64_t ns = *(const int64_t *)v;
+
+		if (ns == -1)
+			snprintf(buf, size, "<start");
+		else if (ns < 0)
+			snprintf(buf, size, "-");
+		else
+			fmt_age(ns, buf, size);
+		break;
+	}
+	case K_BYTES:
+		fmt_bytes(*(const uint64_t *)v, buf, size);
+		break;
+	case K_RATE:
+		fmt_rate(*(const double *)v, buf, size);
+		break;
+	case K_CGROUP:
+		fmt_path(cgroup_path(*(const uint64_t *)v), f->width, buf, size);
+		break;
+	case K_BACKING:
+		fmt_backing(*(const uint32_t *)v, buf, size);
+		break;
+	}
+}
+
+/* Append " s" padded to |width| (right-aligned when width > 0); a table of 10k rows is
+ * printed every second, so this avoids snprintf. */
+static size_t put(char *buf, size_t size, size_t off, const char *s, int width)
+{
+	size_t len = strlen(s), w = width < 0 ? -width : width;
+	size_t pad = len < w ? w - len : 0;
+
+	if (off && off + 1 < size)
+		buf[off++] = ' ';
+	if (width > 0)
+		for (; pad && off + 1 < size; pad--)
+			buf[off++] = ' ';
+	for (size_t i = 0; i < len && off + 1 < size; i++)
+		buf[off++] = s[i];
+	for (; pad && off + 1 < size; pad--)
+		buf[off++] = ' ';
+	buf[off < size ? off : size - 1] = 0;
+	return off;
+}
+
+static void fmt_u64(uint64_t v, char *buf, size_t size)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	do
+		tmp[n++] = '0' + v % 10;
+	while ((v /= 10) && n < sizeof(tmp));
+	for (; n && i + 1 < size; i++)
+		buf[i] = tmp[--n];
+	buf[i] = 0;
+}
+
+static size_t trim(char *buf, size_t size, size_t off)
+{
+	if (off >= size)
+		off = size - 1;
+	while (off && buf[off - 1] == ' ')
+		off--;
+	buf[off] = 0;
+	return off;
+}
+
+size_t rows_header_str(char *buf, size_t size, enum rows_set set)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (shown(&fields[i], set))
+			off = put(buf, size, off, fields[i].hdr, fields[i].width);
+	return trim(buf, size, off);
+}
+
+size_t rows_text_str(char *buf, size_t size, const struct holder_row *r, enum rows_set set)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		char v[128];
+
+		if (!shown(&fields[i], set))
+			continue;
+		fmt_field(&fields[i], r, v, sizeof(v));
+		off = put(buf, size, off, v, fields[i].width);
+	}
+	return trim(buf, size, off);
 }
 
 void rows_text_header(FILE *out)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i].hdr)
-			fprintf(out, "%s%*s", i ? " " : "", fields[i].width, fields[i].hdr);
-	fputc('\n', out);
+	char buf[512];
+
+	rows_header_str(buf, sizeof(buf), ROWS_REPORT);
+	fprintf(out, "%s\n", buf);
 }
 
 void rows_text(FILE *out, const struct holder_row *r)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-		const struct field *f = &fields[i];
-		const void *v = at(r, f);
-		char buf[48];
+	char buf[512];
 
-		if (!f->hdr)
-			continue;
-		switch (f->kind) {
-		case K_U32:
-			snprintf(buf, sizeof(buf), "%" PRIu32, *(const uint32_t *)v);
-			break;
-		case K_U64:
-			snprintf(buf, sizeof(buf), "%" PRIu64, *(const uint64_t *)v);
-			break;
-		case K_I64KB:
-			if (*(const int64_t *)v < 0)
-				snprintf(buf, sizeof(buf), "-");
-			else
-				snprintf(buf, sizeof(buf), "%" PRId64, *(const int64_t *)v);
-			break;
-		case K_STR:
-			snprintf(buf, sizeof(buf), "%s", (const char *)v);
-			break;
-		case K_STRP:
-			snprintf(buf, sizeof(buf), "%s", *(const char *const *)v);
-			break;
-		case K_AGE: {
-			int64_t ns = *(const int64_t *)v;
-
-			if (ns == -1)
-				snprintf(buf, sizeof(buf), "<start");
-			else if (ns < 0)
-				snprintf(buf, sizeof(buf), "-");
-			else
-				fmt_age(ns, buf, sizeof(buf));
-			break;
-		}
-		case K_BYTES:
-			fmt_bytes(*(const uint64_t *)v, buf, sizeof(buf));
-			break;
-		}
-		fprintf(out, "%s%*s", i ? " " : "", f->width, buf);
-	}
-	fputc('\n', out);
+	rows_text_str(buf, sizeof(buf), r, ROWS_REPORT);
+	fprintf(out, "%s\n", buf);
 }
 
-void rows_json(struct json *j, const struct holder_row *r)
+void rows_json_set(struct json *j, const struct holder_row *r, enum rows_set set)
 {
 	json_obj_begin(j, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		const struct field *f = &fields[i];
 		const void *v = at(r, f);
 
+		if ((f->flags & LIVE) && set != ROWS_LIVE)
+			continue;
 		switch (f->kind) {
 		case K_U32:
 			json_u64(j, f->key, *(const uint32_t *)v);
@@ -300,6 +563,7 @@ void rows_json(struct json *j, const struct holder_row *r)
 			json_u64(j, f->key, *(const uint64_t *)v);
 			break;
 		case K_I64KB:
+		case K_AGE:
 			if (*(const int64_t *)v < 0)
 				json_null(j, f->key);
 			else
@@ -311,12 +575,24 @@ void rows_json(struct json *j, const struct holder_row *r)
 		case K_STRP:
 			json_str(j, f->key, *(const char *const *)v);
 			break;
-		case K_AGE:
-			if (*(const int64_t *)v < 0)
-				json_null(j, f->key);
-			else
-				json_u64(j, f->key, *(const int64_t *)v);
+		case K_RATE:
+			json_f64(j, f->key, *(const double *)v);
 			break;
+		case K_CGROUP: {
+			const char *cg = cgname(*(const uint64_t *)v);
+
+			if (cg)
+				json_str(j, f->key, cg);
+			else
+				json_null(j, f->key);
+			break;
+		}
+		case K_BACKING: {
+			char b[64];
+
+			json_str(j, f->key, fmt_backing(*(const uint32_t *)v, b, sizeof(b)));
+			break;
+		}
 		}
 	}
 	json_bool(j, "before_start", r->oldest_age_ns == -1);
@@ -325,4 +601,9 @@ void rows_json(struct json *j, const struct holder_row *r)
 		json_hex(j, NULL, r->ustack[i]);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+void rows_json(struct json *j, const struct holder_row *r)
+{
+	rows_json_set(j, r, ROWS_REPORT);
 }

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cgroup v2 ids (what BPF's bpf_get_current_cgroup_id gives) <-> paths under the cgroup2
+ * mount, for people: the id is turned into a file handle and opened (open_by_handle_at), so a
+ * name costs two syscalls once and is cached. Needs CAP_DAC_READ_SEARCH; without it, or for a
+ * removed cgroup, there is no name and callers show the id.
+ */
+#ifndef PS_CGNAME_H
+#define PS_CGNAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The path of cgroup `id` relative to the cgroup2 mount ("/" for the root), or NULL. */
+const char *cgname(uint64_t id);
+/* "ID", an absolute path, or a path relative to the cgroup2 mount -> id. 0 or -errno. */
+int cgname_parse(const char *s, uint64_t *id);
+
+#endif
