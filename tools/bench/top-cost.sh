@@ -90,7 +90,7 @@ measure() {
 
 start_holders() {
 	local fifo=$out/holders.in
-	rm -f "$fifo"
+	rm -f "$fifo" "$out/holders.out"
 	mkfifo "$fifo"
 	(
 		echo "$BASHPID" >"$cg/cgroup.procs"
@@ -122,6 +122,11 @@ batch_or_json() {
 	measure "$name" "$pid" "$out/$name.seen"
 	stop_holders
 	kill -INT "$pid"
+	wait_for 30 not_running "$pid"
+}
+
+not_running() {
+	! kill -0 "$1" 2>/dev/null
 }
 
 # the full-screen view in a 120x40 tmux pane; the header line is read with capture-pane.
@@ -142,6 +147,8 @@ view() {
 	kill "$loop"
 	stop_holders
 	tmux -L pinscope-bench send-keys -t b q
+	wait_for 30 not_running "$pid"
+	tmux -L pinscope-bench kill-server
 }
 
 echo "# $procs processes x $sites call sites = $want holders; window ${window}s; $(nproc) CPUs" >&2
