@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -100,20 +101,47 @@ static void emit_loss(struct run *r)
 	emit(r, &e);
 }
 
-#define MAX_SAMPLED 16384
+/* Processes sampled per ordinary tick; a full sample (start, end, every tenth tick) takes all. */
+#define TICK_SAMPLES 512
 
 struct pid_set {
-	uint32_t pid[MAX_SAMPLED];
-	int n;
+	uint32_t *pid;
+	size_t n, cap;
 };
 
 static void pid_add(struct pid_set *s, uint32_t pid)
 {
-	for (int i = 0; i < s->n; i++)
-		if (s->pid[i] == pid)
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint32_t *p = realloc(s->pid, cap * sizeof(*p));
+
+		if (!p)
 			return;
-	if (s->n < MAX_SAMPLED)
-		s->pid[s->n++] = pid;
+		s->pid = p;
+		s->cap = cap;
+	}
+	s->pid[s->n++] = pid;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort and drop duplicates: O(n log n) however many holders share a process. */
+static void pid_unique(struct pid_set *s)
+{
+	size_t j = 0;
+
+	if (s->n < 2)
+		return;
+	qsort(s->pid, s->n, sizeof(*s->pid), cmp_u32);
+	for (size_t i = 0; i < s->n; i++)
+		if (!j || s->pid[j - 1] != s->pid[i])
+			s->pid[j++] = s->pid[i];
+	s->n = j;
 }
 
 static int add_pinned_pid(void *ctx, pid_t pid, uint64_t vmpin_kb, uint64_t vmlck_kb)
@@ -127,14 +155,17 @@ static int add_pinned_pid(void *ctx, pid_t pid, uint64_t vmpin_kb, uint64_t vmlc
 /*
  * Ground truth for every process the aggregate knows and, when `full`, for every process with
  * VmPin (pins this tier cannot attribute show up that way); and the global counters. Reads
- * the aggregate, changes it only through the events it emits.
+ * the aggregate, changes it only through the events it emits. An ordinary tick samples at most
+ * TICK_SAMPLES processes, in rotation, so the cost per tick stays bounded on a host with many.
  */
 static void sample_procfs(struct run *r, bool full)
 {
 	static struct pid_set set;
+	static size_t rotor;
 	struct holder_ent *h;
 	struct proc_ent *p;
 	union ps_event e;
+	size_t first = 0, count;
 
 	synth_hdr(&e, PS_EV_VMSTAT, sizeof(e.vmstat), 0);
 	if (!procfs_vmstat(&e.vmstat.foll_pin_acquired, &e.vmstat.foll_pin_released, full))
@@ -147,7 +178,16 @@ static void sample_procfs(struct run *r, bool full)
 			pid_add(&set, p->k.k1);
 	if (full)
 		procfs_each_pinned(r->o->pid, add_pinned_pid, &set);
-	for (int i = 0; i < set.n; i++) {
+	pid_unique(&set);
+	count = set.n;
+	if (!full && set.n > TICK_SAMPLES) {
+		first = rotor % set.n;
+		count = TICK_SAMPLES;
+		rotor += TICK_SAMPLES;
+	}
+	for (size_t k = 0; k < count; k++) {
+		size_t i = (first + k) % set.n;
+
 		p = htab_find(&r->a->pins.procs, set.pid[i], 0);
 		if (p && p->exited && p->sampled && !p->alive)
 			continue;
