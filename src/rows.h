@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "agg.h"
+#include "hist.h"
 
 struct json;
 
@@ -27,6 +28,9 @@ struct holder_row {
 	char backing[48];
 	uint8_t nr_ustack;
 	uint64_t ustack[PS_MAX_STACK];
+	uint8_t nr_kstack;
+	uint64_t kstack[PS_MAX_STACK];
+	struct hist shortterm_ns;
 };
 
 enum row_sort { SORT_PAGES = 0, SORT_PID, SORT_AGE, SORT_COMM, SORT_ACQUIRED, SORT_MAX };
@@ -36,7 +40,11 @@ int rows_build(struct agg *a, struct holder_row *rows, int max, enum row_sort so
 	       const char *only_subsys);
 void rows_text_header(FILE *out);
 void rows_text(FILE *out, const struct holder_row *r);
+/* Hold times of the short-term pins released during the run, one line per holder. */
+void rows_text_shortterm(FILE *out, const struct holder_row *rows, int n);
 void rows_json(struct json *j, const struct holder_row *r);
+/* The short-term hold-time fields of a holder (flat keys, units in the names). */
+void rows_json_shortterm(struct json *j, const struct hist *h);
 const char *subsys_name(unsigned int s);
 const char *backing_name(unsigned int b);
 

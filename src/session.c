@@ -294,6 +294,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
+	cfg.foll_longterm = kfeat_foll_longterm(&k);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
