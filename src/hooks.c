@@ -119,7 +119,7 @@ static int have_prog(const char *prog, void *p)
 	return -ENOSYS;
 }
 
-static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
+static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c, bool all)
 {
 	const struct ps_hook *h = c->hook;
 
@@ -137,7 +137,10 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
 		int err;
 
 		c->built[i] = each_word(im->progs, " ", have_prog, &pa) == 0;
-		if (floor && im->tier < floor && im->tier <= PS_TIER_KPROBE) {
+		if (!all && c->chosen >= 0) {
+			err = -ECANCELED;
+			snprintf(c->why[i], sizeof(c->why[i]), "not tried: a better tier works");
+		} else if (floor && im->tier < floor && im->tier <= PS_TIER_KPROBE) {
 			err = -ECANCELED;
 			snprintf(c->why[i], sizeof(c->why[i]), "not tried: %s=%s", PS_TIER_ENV,
 				 tier_name(floor));
@@ -171,7 +174,8 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
 	}
 }
 
-int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+static int choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max,
+		  bool all)
 {
 	int n = 0;
 
@@ -179,11 +183,21 @@ int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *
 		for (const struct ps_hook *h = tables[t]; h->name && n < max; h++) {
 			memset(&out[n], 0, sizeof(out[n]));
 			out[n].hook = h;
-			decide(k, has_prog, &out[n]);
+			decide(k, has_prog, &out[n], all);
 			n++;
 		}
 	}
 	return n;
+}
+
+int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+{
+	return choose(k, has_prog, out, max, true);
+}
+
+int hooks_choose_first(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+{
+	return choose(k, has_prog, out, max, false);
 }
 
 struct match_arg {

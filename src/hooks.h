@@ -58,6 +58,9 @@ typedef bool (*ps_has_prog_fn)(const char *name);
 
 /* Decide every hook. Returns the number of choices written to out (at most max). */
 int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max);
+/* The same, but the implementations after the first that works are not tried (what a session
+ * needs: every trial costs an attach, and a fentry attach is slow on a busy machine). */
+int hooks_choose_first(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max);
 
 /* Is program `prog` needed by a chosen implementation? */
 bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog);
