@@ -121,6 +121,9 @@ struct ps_ev_pin {
 	__u32 dev;	  /* backing superblock dev */
 	__u32 pad1;
 	__u64 ustack[PS_MAX_STACK];
+	__u8 nr_kstack; /* valid entries of kstack (function tier; 0 elsewhere) */
+	__u8 pad2[7];
+	__u64 kstack[PS_MAX_STACK]; /* kernel return addresses, innermost first */
 };
 
 struct ps_ev_unpin {
@@ -188,6 +191,10 @@ struct ps_cfg {
 	__u64 hugetlbfs_mmap;	 /* kallsyms: hugetlbfs_file_mmap */
 	__u32 max_bufs;		 /* bound on buffers walked per io_uring call */
 	__u32 pad0;
+	/* gup_flags bit of FOLL_LONGTERM on this kernel (0x10000 on 6.1, 0x100 on 6.12), read
+	 * from vmlinux BTF: the FOLL_ enums are anonymous, which CO-RE cannot relocate. */
+	__u32 foll_longterm;
+	__u32 pad1;
 };
 
 #endif /* PINSCOPE_EVENTS_H */

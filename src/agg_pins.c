@@ -61,6 +61,10 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 		h->nr_ustack = e->nr_ustack < PS_MAX_STACK ? e->nr_ustack : PS_MAX_STACK;
 		memcpy(h->ustack, e->ustack, sizeof(h->ustack));
 	}
+	if (!h->nr_kstack && e->nr_kstack) {
+		h->nr_kstack = e->nr_kstack < PS_MAX_STACK ? e->nr_kstack : PS_MAX_STACK;
+		memcpy(h->kstack, e->kstack, sizeof(h->kstack));
+	}
 	memcpy(h->comm, e->h.comm, sizeof(h->comm));
 	h->cgroup_id = e->h.cgroup_id;
 	return h;
@@ -80,6 +84,8 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 			h->pages_shortterm -= pin->pages;
 		h->released_pages += pin->pages;
 		h->last_ns = ts;
+		if (!(pin->flags & PS_F_LONGTERM) && pin->since_ns && ts >= pin->since_ns)
+			hist_add(&h->shortterm_ns, ts - pin->since_ns);
 	}
 	htab_del(&p->pins, pin);
 }

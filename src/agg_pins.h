@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "hist.h"
 #include "htab.h"
 #include "decode.h"
 
@@ -48,6 +49,9 @@ struct holder_ent {
 	uint32_t backing_mask; /* 1 << enum ps_backing of every pin it held */
 	uint8_t nr_ustack;
 	uint64_t ustack[PS_MAX_STACK];
+	uint8_t nr_kstack; /* function tier: kernel stack of its first pin */
+	uint64_t kstack[PS_MAX_STACK];
+	struct hist shortterm_ns; /* how long its short-term pins were held */
 };
 
 struct obj_ent {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,13 +44,25 @@ struct trial_arg {
 	struct ps_kfeat *k;
 	enum ps_tier tier;
 	char failed[96];
+	char *skipped; /* optional targets that failed */
+	size_t skipped_len;
 };
+
+static void add_word(char *list, size_t size, const char *w)
+{
+	size_t len = strlen(list);
+
+	snprintf(list + len, size - len, "%s%s", len ? "," : "", w);
+}
 
 static int try_target(const char *t, void *p)
 {
 	struct trial_arg *a = p;
+	bool optional = *t == '?';
 	int err;
 
+	if (optional)
+		t++;
 	switch (a->tier) {
 	case PS_TIER_FENTRY:
 		err = kfeat_try_fentry(a->k, t);
@@ -65,9 +78,24 @@ static int try_target(const char *t, void *p)
 	default:
 		err = 0;
 	}
+	if (err && optional) {
+		add_word(a->skipped, a->skipped_len, t);
+		return 0;
+	}
 	if (err)
 		snprintf(a->failed, sizeof(a->failed), "%s", t);
 	return err;
+}
+
+/* The tier PS_TIER_ENV asks for, PS_TIER_NONE when unset or unknown. */
+static enum ps_tier forced_tier(void)
+{
+	const char *v = getenv(PS_TIER_ENV);
+
+	for (int t = PS_TIER_FENTRY; v && t < PS_TIER_MAX; t++)
+		if (!strcmp(v, tier_name(t)))
+			return t;
+	return PS_TIER_NONE;
 }
 
 static int need_ksym(const char *sym, void *p)
@@ -91,20 +119,32 @@ static int have_prog(const char *prog, void *p)
 	return -ENOSYS;
 }
 
-static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
+static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c, bool all)
 {
 	const struct ps_hook *h = c->hook;
+
+	enum ps_tier floor = forced_tier();
 
 	c->chosen = -1;
 	for (int i = 0; i < PS_MAX_IMPLS && h->impls[i].tier; i++) {
 		const struct ps_impl *im = &h->impls[i];
-		struct trial_arg ta = {.k = k, .tier = im->tier};
+		struct trial_arg ta = {.k = k,
+				       .tier = im->tier,
+				       .skipped = c->skipped[i],
+				       .skipped_len = sizeof(c->skipped[i])};
 		struct prog_arg pa = {.has = has};
 		char why[96];
 		int err;
 
 		c->built[i] = each_word(im->progs, " ", have_prog, &pa) == 0;
-		if (im->tier == PS_TIER_PROCFS) {
+		if (!all && c->chosen >= 0) {
+			err = -ECANCELED;
+			snprintf(c->why[i], sizeof(c->why[i]), "not tried: a better tier works");
+		} else if (floor && im->tier < floor && im->tier <= PS_TIER_KPROBE) {
+			err = -ECANCELED;
+			snprintf(c->why[i], sizeof(c->why[i]), "not tried: %s=%s", PS_TIER_ENV,
+				 tier_name(floor));
+		} else if (im->tier == PS_TIER_PROCFS) {
 			err = access("/proc/self/status", R_OK) ? -errno : 0;
 			snprintf(c->why[i], sizeof(c->why[i]), "%s", err ? "no /proc" : "ok");
 		} else {
@@ -116,6 +156,9 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
 				err = -ENOKEY,
 				snprintf(c->why[i], sizeof(c->why[i]),
 					 "needs %s in /proc/kallsyms (kptr_restrict?)", im->ksyms);
+			else if (c->skipped[i][0])
+				snprintf(c->why[i], sizeof(c->why[i]), "ok, without %s (%s)",
+					 c->skipped[i], "not here or refused");
 			else
 				snprintf(c->why[i], sizeof(c->why[i]), "ok");
 		}
@@ -131,7 +174,8 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c)
 	}
 }
 
-int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+static int choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max,
+		  bool all)
 {
 	int n = 0;
 
@@ -139,11 +183,21 @@ int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *
 		for (const struct ps_hook *h = tables[t]; h->name && n < max; h++) {
 			memset(&out[n], 0, sizeof(out[n]));
 			out[n].hook = h;
-			decide(k, has_prog, &out[n]);
+			decide(k, has_prog, &out[n], all);
 			n++;
 		}
 	}
 	return n;
+}
+
+int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+{
+	return choose(k, has_prog, out, max, true);
+}
+
+int hooks_choose_first(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max)
+{
+	return choose(k, has_prog, out, max, false);
 }
 
 struct match_arg {
@@ -165,5 +219,26 @@ bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog)
 		if (each_word(c[i].hook->impls[c[i].chosen].progs, " ", match_prog, &m))
 			return true;
 	}
+	return false;
+}
+
+struct skip_arg {
+	const char *func;
+};
+
+static int match_word(const char *w, void *arg)
+{
+	return !strcmp(w, ((struct skip_arg *)arg)->func);
+}
+
+bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func)
+{
+	struct skip_arg a = {.func = func};
+
+	if (!func)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (c[i].chosen >= 0 && each_word(c[i].skipped[c[i].chosen], ",", match_word, &a))
+			return true;
 	return false;
 }

@@ -20,7 +20,9 @@ struct ps_kfeat;
 struct ps_impl {
 	enum ps_tier tier;
 	/* Comma-separated: functions (fentry/kprobe) or "category/event" (tracepoints);
-	 * NULL for procfs. Every target must work for the implementation to be chosen. */
+	 * NULL for procfs. Every target must work for the implementation to be chosen, except
+	 * those marked optional with a leading '?': where one fails, the programs attached to it
+	 * (by section name) are left out and the rest is used. */
 	const char *targets;
 	/* Space-separated BPF program names the implementation needs; NULL: user space only. */
 	const char *progs;
@@ -43,6 +45,7 @@ struct ps_choice {
 	int err[PS_MAX_IMPLS];
 	bool built[PS_MAX_IMPLS];
 	char why[PS_MAX_IMPLS][160];
+	char skipped[PS_MAX_IMPLS][128]; /* optional targets that failed, comma-separated */
 };
 
 /* Per-concern tables, each ended by an entry with name == NULL. */
@@ -55,9 +58,22 @@ typedef bool (*ps_has_prog_fn)(const char *name);
 
 /* Decide every hook. Returns the number of choices written to out (at most max). */
 int hooks_choose(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max);
+/* The same, but the implementations after the first that works are not tried (what a session
+ * needs: every trial costs an attach, and a fentry attach is slow on a busy machine). */
+int hooks_choose_first(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_choice *out, int max);
 
 /* Is program `prog` needed by a chosen implementation? */
 bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog);
+
+/* Is `func` an optional target of a chosen implementation that this kernel refused? */
+bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);
+
+/*
+ * PINSCOPE_TIER=<tier> (debugging, tests): function-level implementations better than <tier>
+ * are not tried, e.g. "syscall" compares the syscall tier with the function tier on one kernel,
+ * "kprobe" tries kprobes before fentry. Unset: every tier is tried.
+ */
+#define PS_TIER_ENV "PINSCOPE_TIER"
 
 const char *tier_name(enum ps_tier t);
 

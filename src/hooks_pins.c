@@ -10,6 +10,19 @@
 	"io_uring fixed buffers only: VFIO, RDMA, iommufd and vhost pins appear only as the "      \
 	"difference between VmPin and what pinscope attributes"
 
+/*
+ * The function tier hooks the GUP entry points on return and the releases on entry. Acquire and
+ * release share one target list, so both are chosen at the same tier: a fentry acquire with a
+ * syscall-tier release (or the reverse) would count io_uring pins twice. Targets marked '?' may
+ * be missing (the folio functions came with 6.11; io_uring releases with unpin_user_folio from
+ * 6.12 on); the others exist on 6.1, 6.12 and 6.18 (see KERNELS.md 3.1, 3.5).
+ */
+#define FN_TARGETS                                                                                 \
+	"pin_user_pages_fast,pin_user_pages,?pin_user_pages_unlocked,"                             \
+	"?memfd_pin_folios,unpin_user_page,unpin_user_pages,unpin_user_pages_dirty_lock,"          \
+	"?unpin_user_page_range_dirty_lock,?unpin_user_folio,?unpin_folio,?unpin_folios"
+#define FN_SEED_PROG "pins_fn_seed_close_tp"
+
 const struct ps_hook ps_hooks_pins[] = {
 	{
 		.name = "pin.acquire",
@@ -17,12 +30,16 @@ const struct ps_hook ps_hooks_pins[] = {
 		.what = "pages pinned (GUP with FOLL_PIN, long-term or short-term)",
 		.impls =
 			{
-				{PS_TIER_FENTRY,
-				 "pin_user_pages_fast,pin_user_pages_remote,pin_user_pages",
-				 "pins_pin_fast_fexit pins_pin_remote_fexit pins_pin_fexit", NULL},
-				{PS_TIER_KPROBE,
-				 "pin_user_pages_fast,pin_user_pages_remote,pin_user_pages",
-				 "pins_pin_fast_kretprobe", NULL},
+				{PS_TIER_FENTRY, FN_TARGETS,
+				 "pins_pin_fast_fexit pins_pin_fexit pins_pin_unlocked_fexit "
+				 "pins_memfd_pin_fexit",
+				 NULL},
+				{PS_TIER_KPROBE, FN_TARGETS,
+				 "pins_pin_fast_kprobe pins_pin_fast_kretprobe pins_pin_kprobe "
+				 "pins_pin_kretprobe pins_pin_unlocked_kprobe "
+				 "pins_pin_unlocked_kretprobe "
+				 "pins_memfd_pin_kprobe pins_memfd_pin_kretprobe",
+				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
 				{PS_TIER_PROCFS, NULL, NULL, NULL},
 			},
@@ -34,15 +51,39 @@ const struct ps_hook ps_hooks_pins[] = {
 		.what = "pages unpinned by their holder",
 		.impls =
 			{
-				{PS_TIER_FENTRY,
-				 "unpin_user_pages,unpin_user_page,unpin_user_pages_dirty_lock",
-				 "pins_unpin_fentry", NULL},
-				{PS_TIER_KPROBE, "unpin_user_pages,unpin_user_page",
-				 "pins_unpin_kprobe", NULL},
+				{PS_TIER_FENTRY, FN_TARGETS,
+				 "pins_unpin_fentry pins_unpins_fentry pins_unpins_dirty_fentry "
+				 "pins_unpin_range_fentry pins_unpin_folio_npages_fentry "
+				 "pins_unpin_folio_fentry pins_unpin_folios_fentry " FN_SEED_PROG,
+				 NULL},
+				{PS_TIER_KPROBE, FN_TARGETS,
+				 "pins_unpin_kprobe pins_unpins_kprobe pins_unpins_dirty_kprobe "
+				 "pins_unpin_range_kprobe pins_unpin_folio_npages_kprobe "
+				 "pins_unpin_folio_kprobe pins_unpin_folios_kprobe " FN_SEED_PROG,
+				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
 				{PS_TIER_PROCFS, NULL, NULL, NULL},
 			},
 		.blind = URING_BLIND,
+	},
+	{
+		/* Its own hook: pin_user_pages_remote has 7 arguments on 6.1, one more than the
+		 * trampolines of that kernel take, so it may need kprobes where the rest uses
+		 * fentry. Its targets include the function tier's, so it is only chosen when the
+		 * releases are seen at a function tier too. */
+		.name = "pin.remote",
+		.concern = "pins",
+		.what = "pages pinned in another address space (VFIO type1, "
+			"process_vm_readv/writev)",
+		.impls =
+			{
+				{PS_TIER_FENTRY, "pin_user_pages_remote," FN_TARGETS,
+				 "pins_pin_remote_fexit", NULL},
+				{PS_TIER_KPROBE, "pin_user_pages_remote," FN_TARGETS,
+				 "pins_pin_remote_kprobe pins_pin_remote_kretprobe", NULL},
+			},
+		.blind = "without a function tier, remote pins are not seen: VFIO type1 charges "
+			 "them to VmLck, process_vm_readv holds them only during the copy",
 	},
 	{
 		.name = "pin.teardown",

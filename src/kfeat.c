@@ -105,6 +105,14 @@ static int prog_load(enum bpf_prog_type type, struct bpf_prog_load_opts *opts)
 	return fd < 0 ? -errno : fd;
 }
 
+static int func_nr_args(const struct btf *b, int func_id)
+{
+	const struct btf_type *f = btf__type_by_id(b, func_id);
+	const struct btf_type *proto = f ? btf__type_by_id(b, f->type) : NULL;
+
+	return proto && btf_is_func_proto(proto) ? btf_vlen(proto) : -1;
+}
+
 static int trial_fentry(struct ps_kfeat *k, const char *func)
 {
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY);
@@ -124,6 +132,11 @@ static int trial_fentry(struct ps_kfeat *k, const char *func)
 		int err = -errno;
 
 		close(fd);
+		/* ENOTSUPP also comes from a trampoline that cannot take the function's
+		 * arguments: x86 before 6.6 passes at most 6 (pin_user_pages_remote has 7 on
+		 * 6.1). Say which. */
+		if (err == -524 && func_nr_args(k->vmlinux_btf, id) > 6)
+			err = -E2BIG;
 		return err;
 	}
 	close(link);
@@ -266,6 +279,47 @@ bool kfeat_has_func(struct ps_kfeat *k, const char *func)
 	return k->vmlinux_btf && btf__find_by_name_kind(k->vmlinux_btf, func, BTF_KIND_FUNC) > 0;
 }
 
+int kfeat_enum_value(struct ps_kfeat *k, const char *name, int64_t *val)
+{
+	const struct btf *b = k->vmlinux_btf;
+	int n = b ? (int)btf__type_cnt(b) : 0;
+
+	for (int id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(b, id);
+
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t);
+
+			for (int i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(b, e->name_off), name)) {
+					*val = e->val;
+					return 0;
+				}
+		} else if (btf_is_enum64(t)) {
+			const struct btf_enum64 *e = btf_enum64(t);
+
+			for (int i = 0; i < btf_vlen(t); i++, e++)
+				if (!strcmp(btf__name_by_offset(b, e->name_off), name)) {
+					*val = (int64_t)btf_enum64_value(e);
+					return 0;
+				}
+		}
+	}
+	return -ENOENT;
+}
+
+uint32_t kfeat_foll_longterm(struct ps_kfeat *k)
+{
+	int64_t v;
+
+	if (!k->vmlinux_btf)
+		return 0;
+	if (!kfeat_enum_value(k, "FOLL_LONGTERM", &v))
+		return (uint32_t)v;
+	/* include/linux/mm.h of 6.1: #define FOLL_LONGTERM 0x10000 (not in BTF) */
+	return 0x10000;
+}
+
 int kfeat_try_fentry(struct ps_kfeat *k, const char *func)
 {
 	int *c = cached('f', func);
@@ -369,6 +423,10 @@ const char *kfeat_why(int err, char *buf, int size, const char *tier)
 		snprintf(buf, size, "not in this kernel");
 	else if (err == EOPNOTSUPP && !strcmp(tier, "kprobe"))
 		snprintf(buf, size, "no kprobe PMU (CONFIG_KPROBES off)");
+	else if (err == E2BIG && !strcmp(tier, "fentry"))
+		snprintf(buf, size,
+			 "attach refused: more than 6 arguments, more than this kernel's BPF "
+			 "trampolines take");
 	else if (err == 524) /* ENOTSUPP, kernel-internal */
 		snprintf(buf, size,
 			 "attach refused: ENOTSUPP (no ftrace site: inlined or notrace)");

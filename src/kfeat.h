@@ -40,6 +40,12 @@ int kfeat_try_tracepoint(struct ps_kfeat *k, const char *cat_name);
 /* Does the function exist in vmlinux (or loaded module) BTF? */
 bool kfeat_has_func(struct ps_kfeat *k, const char *func);
 
+/* Value of enumerator `name` in vmlinux BTF (named or anonymous enums): 0, or -ENOENT. */
+int kfeat_enum_value(struct ps_kfeat *k, const char *name, int64_t *val);
+/* The gup_flags bit FOLL_LONGTERM on this kernel: the BTF enumerator where FOLL_ flags are
+ * enums (6.12, 6.18), 0x10000 where they were macros (6.1). 0 without BTF. */
+uint32_t kfeat_foll_longterm(struct ps_kfeat *k);
+
 /* kallsyms text address of a symbol, 0 if absent or hidden (kptr_restrict). */
 uint64_t kfeat_ksym(const char *name);
 /* A live session keeps neither for hours: kallsyms (~5 MB) and vmlinux BTF (~6 MB) are dropped

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pins_sys.skel.h"
+#include "pins_fn.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
@@ -20,7 +21,12 @@ static const struct {
 	const void *(*elf)(size_t *sz);
 } objs[] = {
 	{"pins_sys", pins_sys_bpf__elf_bytes},
+	{"pins_fn", pins_fn_bpf__elf_bytes},
 };
+
+/* Maps that several objects declare and that must be one map: the first loaded object's copy
+ * is reused by the others. */
+static const char *const shared_maps[] = {"pins_holders"};
 
 #define MAX_LINKS 64
 
@@ -155,6 +161,42 @@ static int create_shared(struct loader *l)
 	return 0;
 }
 
+/* The kernel function a fentry/fexit/kprobe program attaches to (its section's suffix), or
+ * NULL for other programs. */
+static const char *prog_target(const struct bpf_program *p)
+{
+	static const char *const kinds[] = {"fentry/", "fexit/", "kprobe/", "kretprobe/"};
+	const char *sec = bpf_program__section_name(p);
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (!strncmp(sec, kinds[i], strlen(kinds[i])))
+			return sec + strlen(kinds[i]);
+	return NULL;
+}
+
+static int reuse_shared(struct loader *l, size_t i)
+{
+	for (size_t s = 0; s < ARRAY_SIZE(shared_maps); s++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(l->obj[i], shared_maps[s]);
+
+		for (size_t j = 0; m && j < i; j++) {
+			struct bpf_map *prev;
+			int err;
+
+			if (!l->loaded[j])
+				continue;
+			prev = bpf_object__find_map_by_name(l->obj[j], shared_maps[s]);
+			if (!prev)
+				continue;
+			err = bpf_map__reuse_fd(m, bpf_map__fd(prev));
+			if (err)
+				return err;
+			break;
+		}
+	}
+	return 0;
+}
+
 static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const struct ps_choice *c,
 		    int n, char *what, int what_len)
 {
@@ -165,7 +207,8 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 	int wanted = 0, err;
 
 	bpf_object__for_each_program (p, obj) {
-		bool want = hooks_prog_wanted(c, n, bpf_program__name(p));
+		bool want = hooks_prog_wanted(c, n, bpf_program__name(p)) &&
+			    !hooks_target_skipped(c, n, prog_target(p));
 
 		bpf_program__set_autoload(p, want);
 		wanted += want;
@@ -183,6 +226,9 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 		goto fail;
 	m = bpf_object__find_map_by_name(obj, "drops");
 	if (m && (err = bpf_map__reuse_fd(m, l->drops_fd)))
+		goto fail;
+	err = reuse_shared(l, i);
+	if (err)
 		goto fail;
 	err = bpf_object__load(obj);
 	if (err)

@@ -187,6 +187,7 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 		rows_text(out, &rows[i]);
 	if (!n)
 		fprintf(out, "(no pin holders seen)\n");
+	rows_text_shortterm(out, rows, n);
 	fprintf(out, "\nreconciliation against /proc/PID/status VmPin:\n");
 	for (int i = 0; i < np; i++) {
 		const struct proc_ent *p = ps[i].p;

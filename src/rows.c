@@ -11,6 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* What rows without their own histogram (unattributed VmPin) show. */
+static const struct hist no_hist;
+
 enum kind { K_U32, K_U64, K_I64KB, K_STR, K_STRP, K_AGE, K_BYTES, K_RATE, K_CGROUP, K_BACKING };
 
 struct field {
@@ -132,6 +135,9 @@ static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r
 	r->backing_mask = h->backing_mask;
 	r->nr_ustack = h->nr_ustack;
 	r->ustack = h->ustack;
+	r->nr_kstack = h->nr_kstack;
+	r->kstack = h->kstack;
+	r->shortterm_ns = &h->shortterm_ns;
 }
 
 /* "anon,shmem", or "-" */
@@ -600,10 +606,66 @@ void rows_json_set(struct json *j, const struct holder_row *r, enum rows_set set
 	for (unsigned int i = 0; i < r->nr_ustack && i < PS_MAX_STACK; i++)
 		json_hex(j, NULL, r->ustack[i]);
 	json_arr_end(j);
+	json_arr_begin(j, "kernel_stack");
+	for (unsigned int i = 0; i < r->nr_kstack && i < PS_MAX_STACK; i++)
+		json_hex(j, NULL, r->kstack[i]);
+	json_arr_end(j);
+	rows_json_shortterm(j, r->shortterm_ns ? r->shortterm_ns : &no_hist);
 	json_obj_end(j);
 }
 
 void rows_json(struct json *j, const struct holder_row *r)
 {
 	rows_json_set(j, r, ROWS_REPORT);
+}
+
+void rows_json_shortterm(struct json *j, const struct hist *h)
+{
+	unsigned int last = 0;
+
+	json_u64(j, "shortterm_pins_released", h->count);
+	json_u64(j, "shortterm_hold_ns_p50", hist_quantile(h, 0.5));
+	json_u64(j, "shortterm_hold_ns_p99", hist_quantile(h, 0.99));
+	json_u64(j, "shortterm_hold_ns_max", h->max);
+	/* Element i counts pins held [2^i, 2^(i+1)) ns; trailing empty buckets are left out. */
+	for (unsigned int i = 0; i < HIST_BUCKETS; i++)
+		if (h->bucket[i])
+			last = i + 1;
+	json_arr_begin(j, "shortterm_hold_ns_log2");
+	for (unsigned int i = 0; i < last; i++)
+		json_u64(j, NULL, h->bucket[i]);
+	json_arr_end(j);
+}
+
+static const char *fmt_ns(uint64_t ns, char *buf, size_t size)
+{
+	if (ns < 10000)
+		snprintf(buf, size, "%" PRIu64 " ns", ns);
+	else if (ns < 10000000)
+		snprintf(buf, size, "%.1f us", ns / 1e3);
+	else
+		snprintf(buf, size, "%.1f ms", ns / 1e6);
+	return buf;
+}
+
+void rows_text_shortterm(FILE *out, const struct holder_row *rows, int n)
+{
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		const struct hist *h = rows[i].shortterm_ns ? rows[i].shortterm_ns : &no_hist;
+		char p50[32], p99[32], max[32];
+
+		if (!h->count)
+			continue;
+		if (!any)
+			fprintf(out, "\nshort-term pins released during the run (hold time):\n");
+		any = true;
+		fprintf(out,
+			"  pid %" PRIu32 " %s (%s): %" PRIu64 " pins, p50 < %s, p99 < %s, max %s\n",
+			rows[i].pid, rows[i].comm, rows[i].subsystem, h->count,
+			fmt_ns(hist_quantile(h, 0.5), p50, sizeof(p50)),
+			fmt_ns(hist_quantile(h, 0.99), p99, sizeof(p99)),
+			fmt_ns(h->max, max, sizeof(max)));
+	}
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "agg.h"
+#include "hist.h"
 
 struct json;
 
@@ -29,7 +30,11 @@ struct holder_row {
 	const char *state;
 	uint32_t backing_mask; /* 1 << enum ps_backing */
 	uint8_t nr_ustack;
-	const uint64_t *ustack; /* the holder's own (holders live as long as the aggregate) */
+	/* The holder's own (holders live as long as the aggregate); NULL for unattributed rows. */
+	const uint64_t *ustack;
+	uint8_t nr_kstack;
+	const uint64_t *kstack;
+	const struct hist *shortterm_ns;
 };
 
 enum row_sort { SORT_PAGES = 0, SORT_PID, SORT_AGE, SORT_COMM, SORT_ACQUIRED, SORT_MAX };
@@ -71,8 +76,11 @@ void rows_json_set(struct json *j, const struct holder_row *r, enum rows_set set
 /* The report's renderers (ROWS_REPORT). */
 void rows_text_header(FILE *out);
 void rows_text(FILE *out, const struct holder_row *r);
+/* Hold times of the short-term pins released during the run, one line per holder. */
+void rows_text_shortterm(FILE *out, const struct holder_row *rows, int n);
 void rows_json(struct json *j, const struct holder_row *r);
-
+/* The short-term hold-time fields of a holder (flat keys, units in the names). */
+void rows_json_shortterm(struct json *j, const struct hist *h);
 const char *subsys_name(unsigned int s);
 const char *backing_name(unsigned int b);
 

@@ -318,7 +318,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.l = loader_open();
 	if (!r.l)
 		goto out;
-	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
+	n = hooks_choose_first(&k, loader_has_prog, choices, MAX_CHOICES);
 	for (int i = 0; i < n; i++) {
 		const struct ps_choice *c = &choices[i];
 
@@ -334,6 +334,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
+	cfg.foll_longterm = kfeat_foll_longterm(&k);
 	/* Tiers are chosen and symbols resolved: libbpf parses vmlinux BTF again to load, so do
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();

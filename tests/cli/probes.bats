@@ -55,3 +55,13 @@ C
 	tried=$(json_get "$BATS_TEST_TMPDIR/p.json" "','.join(t['tier']+':'+str(t['ok']) for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'])")
 	[ "$tried" = "fentry:False,kprobe:False,syscall:True,procfs:True" ]
 }
+
+@test "PINSCOPE_TIER=syscall leaves the function tiers untried and says so" {
+	PINSCOPE_TIER=syscall run "$PINSCOPE" probes -j
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
+	tier=$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['tier'] for h in d['hooks'] if h['hook']=='pin.acquire'][0]")
+	[ "$tier" = syscall ]
+	why=$(json_get "$BATS_TEST_TMPDIR/p.json" "[t['why'] for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'] if t['tier']=='fentry'][0]")
+	[ "$why" = "not tried: PINSCOPE_TIER=syscall" ]
+}

@@ -17,6 +17,9 @@ btf_kvm
 pinscope_version
 pinscope_probes
 pinload_vmpin
+pins_fentry
+pins_kprobe
+pins_syscall
 "
 
 # The kernel file systems the tools need are mounted.
@@ -61,11 +64,20 @@ t_pinscope_version() {
 	assert_gt "output lines" "$(wc -l <"$W/version.out")" 0
 }
 
-# For now: it runs. The checks that the function tier picks fentry for the
-# GUP hooks belong here (or in tests next to it).
+# What probes decides on this kernel, from trial loads: fentry for pin acquire and release;
+# remote pins by fentry where the kernel's trampolines take pin_user_pages_remote's arguments
+# (6.12: 6 of them), by kprobe where they do not (6.1: 7).
 t_pinscope_probes() {
 	need_cmd pinscope
-	run probes pinscope probes
+	run probes pinscope probes -j
+	grep -q '"fentry":{"ok":true' "$W/probes.out" || fail "the fentry trial load failed"
+	assert_eq "pin.acquire tier" "$(hook_tier "$W/probes.out" pin.acquire)" fentry
+	assert_eq "pin.release tier" "$(hook_tier "$W/probes.out" pin.release)" fentry
+	case $(pstest_kver) in
+	6.1) want=kprobe ;;
+	*) want=fentry ;;
+	esac
+	assert_eq "pin.remote tier" "$(hook_tier "$W/probes.out" pin.remote)" $want
 }
 
 # io_uring buffer registration pins pages in this kernel: VmPin equals the
@@ -94,5 +106,139 @@ t_pinload_vmpin() {
 	send pinload exit
 	stop_bg pinload
 }
+
+# ---- the function tier for pins ------------------------------------------
+
+# The tier `pinscope probes -j` (file $1) chose for hook $2.
+hook_tier() {
+	grep -o "\"hook\":\"$2\",\"concern\":\"[^\"]*\",\"what\":\"[^\"]*\",\"tier\":\"[a-z_]*\"" "$1" |
+		sed 's/.*"tier":"//; s/"$//'
+}
+
+# The kernel's own list of functions with ftrace users (tracefs enabled_functions): the
+# entry of function $1 and the line after it (where newer kernels name the trampoline).
+kernel_hooks_of() {
+	grep -A1 "^$1 " /sys/kernel/tracing/enabled_functions
+}
+
+# `pinscope report -d ... -j -v ARGS` in the background as NAME; returns once it is ready.
+start_report() {
+	_r=$1
+	shift
+	run_pinscope_bg "$_r" report -d 600 -j -v "$@"
+	wait_for_line "$_r" 'pinscope: ready' 60
+}
+
+# Stop report NAME with SIGINT (it then prints its report) into $W/NAME.json.
+end_report() {
+	kill -INT "$(bg_pid "$1")"
+	stop_bg "$1" 30 >/dev/null
+	grep '^{"duration_ns"' "$W/$1.out" >"$W/$1.json" || {
+		cat "$W/$1.out"
+		fail "$1: no JSON report"
+	}
+	echo "# $PSTEST_NAME: $1: $(sed 's/"\(user\|kernel\)_stack":\[[^]]*\],//g' "$W/$1.json")"
+}
+
+# Pins at tier $1 (PINSCOPE_TIER), held against the kernel's numbers: io_uring buffers
+# registered while tracing (VmPin, nr_foll_pin_acquired), short-term pins by process_vm_readv
+# (gupload's own count), and the release of pins that predate the run.
+pins_at_tier() {
+	tier=$1
+	need_cmd pinscope pinload gupload
+	PINSCOPE_TIER=$tier
+	export PINSCOPE_TIER
+	run_bg pl pinload --no-register --bufs 4 --pages 16
+	wait_for_line pl '^ready '
+	pid=$(field "$LINE" pid)
+
+	# 1. Long-term pins made while tracing, and short-term ones beside them.
+	start_report r1
+	case $tier in
+	fentry)
+		kernel_hooks_of pin_user_pages_fast | grep -q bpf_trampoline ||
+			fail "enabled_functions shows no BPF trampoline on pin_user_pages_fast"
+		kernel_hooks_of unpin_user_page | grep -q bpf_trampoline ||
+			fail "enabled_functions shows no BPF trampoline on unpin_user_page"
+		;;
+	kprobe)
+		kernel_hooks_of pin_user_pages_fast | grep -q kprobe ||
+			fail "enabled_functions shows no kprobe on pin_user_pages_fast"
+		;;
+	esac
+	send pl register
+	wait_for_line pl '^register '
+	pages=$(field "$LINE" pages)
+	assert_eq "pinload register" "$(echo "$LINE" | cut -d' ' -f2)" ok
+	vmpin=$(status_kb "$pid" VmPin)
+	assert_eq "VmPin kB" "$vmpin" $((pages * 4))
+	run gup gupload --pages 16 --calls 8
+	gpid=$(field "$(cat "$W/gup.out")" pid)
+	gpages=$(field "$(cat "$W/gup.out")" pages)
+	assert_gt "gupload nr_foll_pin_acquired delta" \
+		"$(field "$(cat "$W/gup.out")" foll_pin_acquired_delta)" $((gpages - 1))
+	end_report r1
+
+	h=$(json_objs "$W/r1.json" "^\\{\"pid\":$pid,.*\"subsystem\":\"io_uring\"")
+	[ -n "$h" ] || fail "no io_uring holder for pinload (pid $pid)"
+	assert_eq "holder pinned_pages" "$(json_val "$h" pinned_pages)" "$pages"
+	assert_eq "holder pinned_pages = VmPin/4" "$(json_val "$h" pinned_pages)" $((vmpin / 4))
+	assert_eq "holder charged_pages" "$(json_val "$h" charged_pages)" "$pages"
+	assert_eq "holder longterm_pages" "$(json_val "$h" longterm_pages)" "$pages"
+	assert_eq "holder shortterm_pages" "$(json_val "$h" shortterm_pages)" 0
+	assert_eq "holder vmpin_kb" "$(json_val "$h" vmpin_kb)" "$vmpin"
+	p=$(json_objs "$W/r1.json" "^\\{\"pid\":$pid,.*\"reconciliation\"")
+	assert_eq "reconciliation" "$(json_val "$p" reconciliation)" exact
+	acq=$(json_val "$(json_objs "$W/r1.json" foll_pin_acquired_delta)" foll_pin_acquired_delta)
+	assert_gt "nr_foll_pin_acquired delta >= pinned pages" "$acq" $((pages - 1))
+	e=$(json_objs "$W/r1.json" '"kprobe":[0-9]')
+	assert_gt "events at the $tier tier" "$(json_val "$e" "$tier")" 0
+	if [ "$tier" = syscall ]; then
+		# one implementation per hook: nothing from the function tier
+		assert_eq "fentry events" "$(json_val "$e" fentry)" 0
+		assert_eq "kprobe events" "$(json_val "$e" kprobe)" 0
+	fi
+	g=$(json_objs "$W/r1.json" "^\\{\"pid\":$gpid,.*\"subsystem\"")
+	if [ "$tier" = syscall ]; then
+		# this tier sees io_uring buffers only: short-term pins are its blind spot
+		[ -z "$g" ] || fail "the syscall tier reports short-term pins: $g"
+	else
+		assert_eq "short-term holder subsystem" "$(json_val "$g" subsystem)" gup
+		assert_eq "short-term acquired_pages" "$(json_val "$g" acquired_pages)" "$gpages"
+		assert_eq "short-term released_pages" "$(json_val "$g" released_pages)" "$gpages"
+		assert_eq "short-term pinned_pages" "$(json_val "$g" pinned_pages)" 0
+		assert_eq "short-term longterm_pages" "$(json_val "$g" longterm_pages)" 0
+		assert_eq "short-term pins released (hold-time histogram)" \
+			"$(json_val "$g" shortterm_pins_released)" "$(field "$(cat "$W/gup.out")" calls)"
+	fi
+	l=$(json_objs "$W/r1.json" unmatched_releases)
+	for k in ringbuf_full bpf_map_full truncated unmatched_releases; do
+		assert_eq "losses $k" "$(json_val "$l" $k)" 0
+	done
+
+	# 2. The same pins, now older than the run (seeded), released while tracing.
+	start_report r2
+	send pl unregister
+	wait_for_line pl '^unregister '
+	assert_eq "VmPin kB after unregister" "$(status_kb "$pid" VmPin)" 0
+	end_report r2
+	h=$(json_objs "$W/r2.json" "^\\{\"pid\":$pid,.*\"subsystem\":\"io_uring\"")
+	[ -n "$h" ] || fail "no io_uring holder for pinload (pid $pid) after unregister"
+	assert_eq "holder pinned_pages after unregister" "$(json_val "$h" pinned_pages)" 0
+	assert_eq "holder released_pages" "$(json_val "$h" released_pages)" "$pages"
+	assert_eq "holder state" "$(json_val "$h" state)" released
+	p=$(json_objs "$W/r2.json" "^\\{\"pid\":$pid,.*\"reconciliation\"")
+	assert_eq "reconciliation after unregister" "$(json_val "$p" reconciliation)" exact
+	assert_gt "release events at the $tier tier" \
+		"$(json_val "$(json_objs "$W/r2.json" '"kprobe":[0-9]')" "$tier")" 0
+	assert_eq "unmatched releases" \
+		"$(json_val "$(json_objs "$W/r2.json" unmatched_releases)" unmatched_releases)" 0
+	send pl exit
+	stop_bg pl
+}
+
+t_pins_fentry() { pins_at_tier fentry; }
+t_pins_kprobe() { pins_at_tier kprobe; }
+t_pins_syscall() { pins_at_tier syscall; }
 
 pstest_main "$@"

@@ -26,6 +26,10 @@
 #   field LINE KEY            print VALUE of KEY=VALUE in LINE
 #   status_kb PID KEY         print KEY (e.g. VmPin) of /proc/PID/status in kB
 #   vmstat KEY                print KEY of /proc/vmstat
+#   json_objs FILE ERE        print every innermost JSON object ({...} without
+#                             nested objects) of FILE that matches ERE, one a line
+#   json_val OBJ KEY          print the value of "KEY" in object text OBJ
+#                             (numbers, true/false/null bare, strings unquoted)
 # Each test runs in its own shell under a time limit (PSTEST_TIMEOUT, 60 s),
 # and background commands it started are killed when it ends.
 
@@ -175,6 +179,14 @@ status_kb() {
 
 vmstat() {
 	awk -v k="$1" '$1 == k { print $2; f = 1 } END { exit !f }' /proc/vmstat
+}
+
+json_objs() {
+	grep -o '{[^{}]*}' "$1" | grep -E -- "$2"
+}
+
+json_val() {
+	printf '%s\n' "$1" | sed -n "s/.*\"$2\":\"\{0,1\}\([^,\"}]*\).*/\1/p" | head -n 1
 }
 
 # kernel tag: 6.1 or 6.12, from uname -r

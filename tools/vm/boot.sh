@@ -59,8 +59,13 @@ mkfifo "$work/console"
 t0=$EPOCHREALTIME
 # -no-reboot: the guest's "reboot -f" ends qemu. stdin is /dev/null so that
 # -nographic leaves the terminal alone.
+# thread=single: with one host thread per vCPU (QEMU's default), a vCPU could
+# run code another vCPU had just patched back (text_poke_bp, as tracepoints,
+# fentry and kprobes are switched on and off) and hit a stale int3: seen once
+# as "Oops: int3" in process_one_work on 6.12. Round-robin vCPUs never do.
+accel=${PINSCOPE_VM_ACCEL:-tcg,thread=single}
 timeout -k 5 "$limit" qemu-system-x86_64 \
-	-M q35 -accel "${PINSCOPE_VM_ACCEL:-tcg}" -cpu max -smp 2 -m 2G \
+	-M q35 -accel "$accel" -cpu max -smp 2 -m 2G \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic $append" \
@@ -127,6 +132,6 @@ if [[ -n $why ]]; then
 else
 	echo "ok $n - $name: boot and run guest tests"
 fi
-echo "# $name: init ${t_init:+after }${t_init:-never}${t_init:+ s}, tests done ${done:+after }${done:-never}${done:+ s}, qemu exit after $total s (${PINSCOPE_VM_ACCEL:-tcg})"
+echo "# $name: init ${t_init:+after }${t_init:-never}${t_init:+ s}, tests done ${done:+after }${done:-never}${done:+ s}, qemu exit after $total s ($accel)"
 echo "1..$n"
 [[ $failed -eq 0 ]]
