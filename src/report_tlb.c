@@ -47,7 +47,7 @@ static const struct field fields[] = {
 	F("cpus_targeted", "TARGETED", 9, K_U64, cpus),
 	F("ipis_sent", "IPIS", 7, K_U64, ipis),
 	F("shootdowns", "SHOOTDOWNS", 11, K_U64, shootdowns),
-	F("requests_on_pinned", "ON_PINNED", 10, K_U64, on_pinned),
+	F("flushes_on_pinned", "ON_PINNED", 10, K_U64, on_pinned),
 	F("delivery_p50_ns", "DLV_P50", 8, K_NS, dlv_p50),
 	F("delivery_p99_ns", "DLV_P99", 8, K_NS, dlv_p99),
 	F("handling_p50_ns", "HND_P50", 8, K_NS, hnd_p50),

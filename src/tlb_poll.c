@@ -32,6 +32,7 @@ struct tlb_poll {
 	bool irq_ok;
 	struct tlb_key *dead; /* keys of gone processes, deleted after the walk */
 	uint32_t *watched;    /* tgids with a tlb_watch entry */
+	uint32_t *new_watched;
 	size_t nwatched;
 };
 
@@ -89,7 +90,8 @@ struct tlb_poll *tlb_poll_new(const struct loader *l)
 	p->gvals = calloc(p->ncpu, sizeof(*p->gvals));
 	p->dead = calloc(MAX_KEYS, sizeof(*p->dead));
 	p->watched = calloc(MAX_KEYS, sizeof(*p->watched));
-	if (!p->vals || !p->gvals || !p->dead || !p->watched ||
+	p->new_watched = calloc(MAX_KEYS, sizeof(*p->new_watched));
+	if (!p->vals || !p->gvals || !p->dead || !p->watched || !p->new_watched ||
 	    htab_init(&p->prev, MAX_KEYS, sizeof(struct prev_ent)))
 		goto fail;
 	return p;
@@ -107,6 +109,7 @@ void tlb_poll_free(struct tlb_poll *p)
 	free(p->gvals);
 	free(p->dead);
 	free(p->watched);
+	free(p->new_watched);
 	free(p);
 }
 
@@ -284,13 +287,21 @@ static void update_watch(struct tlb_poll *p, struct agg *a)
 		if (!htab_find(&w, p->watched[i], 0))
 			bpf_map_delete_elem(p->watch_fd, &p->watched[i]);
 	for (size_t it = 0; (key = htab_next(&w, &it));) {
+		const struct tlb_watch *tw = (const void *)((char *)key + sizeof(*key));
 		uint32_t tgid = key->k1;
+		bool known = false;
 
-		if (bpf_map_update_elem(p->watch_fd, &tgid, (char *)key + sizeof(*key), BPF_ANY))
+		if (bpf_map_update_elem(p->watch_fd, &tgid, tw, BPF_ANY))
 			continue;
+		for (size_t i = 0; i < p->nwatched && !known; i++)
+			known = p->watched[i] == tgid;
+		if (!known)
+			ps_info(1, "tlb: counting flushes over %u pinned range(s) of pid %u", tw->n,
+				tgid);
 		if (n < MAX_KEYS)
-			p->watched[n++] = tgid;
+			p->new_watched[n++] = tgid;
 	}
+	memcpy(p->watched, p->new_watched, n * sizeof(*p->watched));
 	p->nwatched = n;
 	htab_free(&w);
 }
