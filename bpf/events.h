@@ -252,8 +252,8 @@ struct ps_tlb_counts {
 	__u64 pages;	       /* pages named by flush requests (reason 4), full flushes excluded */
 	__u64 full;	       /* flush requests of a whole mm */
 	__u64 local_pages;     /* pages flushed locally (reasons 2, 3) */
-	__u64 ipis;	       /* CPUs a shootdown was queued to (csd_queue_cpu) */
-	__u64 hw_ipis;	       /* IPIs actually sent for them (ipi_send_cpu*) */
+	__u64 ipis;	       /* PS_TLB_GLOBAL: CPUs a shootdown was queued to (csd_queue_cpu) */
+	__u64 hw_ipis;	       /* PS_TLB_GLOBAL: IPIs actually sent for them (ipi_send_cpu*) */
 	__u64 shootdowns;      /* remote handler runs: what /proc/interrupts TLB counts */
 	__u64 on_pinned;       /* flushes (local or sent) overlapping a range the process has pinned */
 	__u64 on_pinned_pages; /* pages of those overlaps */

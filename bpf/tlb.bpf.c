@@ -27,7 +27,6 @@
 #define ENOSYS	      38
 #define MAX_SYSCALL   1024
 #define TLB_STATS_MAX 4096
-#define CSD_MAX	      16384
 #define PAGE_SHIFT    12
 
 enum {
@@ -48,6 +47,14 @@ struct {
 	__type(value, struct tlb_val);
 } tlb_stats SEC(".maps");
 
+/* Set by user space: tlb_watch has entries (the lookup is skipped otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tlb_conf);
+} tlb_conf SEC(".maps");
+
 /* A zeroed value to create entries from (a value this large does not fit on the stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -64,32 +71,26 @@ struct {
 	__type(value, struct ps_tlb_counts);
 } tlb_global SEC(".maps");
 
-struct csd_rec {
-	struct tlb_key key;
-	__u64 ts;
-};
-
-/* A queued shootdown: who asked and when, found again by the target through the csd. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CSD_MAX);
-	__type(key, __u64);
-	__type(value, struct csd_rec);
-} tlb_csd SEC(".maps");
-
 struct cpu_state {
 	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), learnt
 	 * from the first shootdown it queues: kallsyms has no per-CPU symbols to find it by. */
 	__u64 fti;
-	struct tlb_key send_key; /* the flush this CPU is sending */
-	__u64 send_callsite;	 /* csd_queue_cpu callsite, matched by the IPI send */
+	/* Sender side: the flush this CPU is sending. Targets read it (bpf_map_lookup_percpu_elem)
+	 * while the sender waits for them, so it is stable when they look. */
+	struct tlb_key send_key;
+	__u64 send_ts;	     /* first shootdown of the flush queued */
+	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
 	__u8 send_valid;
-	__u8 send_skip;	 /* filtered out */
-	__u8 send_armed; /* csds queued, IPI not yet seen */
-	__u8 handling;	 /* inside a remote flush handler */
-	__u32 pad;
+	__u8 send_skip;	    /* filtered out */
+	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
+	__u8 send_queued;   /* send_ts is set */
+	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
+	/* Target side: inside a shootdown handler. */
+	__u8 handling;
+	__u8 handle_r1, handle_r5; /* tlb_flush reasons 1 and 5 seen in it */
 	struct tlb_key handle_key;
 	__u64 handle_ts;
+	__u64 handle_dlv; /* queued -> entered, 0 unknown */
 };
 
 struct {
@@ -228,8 +229,8 @@ static __always_inline __u16 cause_of(struct task_struct *t)
 	regs = (struct pt_regs *)bpf_task_pt_regs(t);
 	if (!regs)
 		return PS_TLB_C_FAULT;
-	nr = BPF_CORE_READ(regs, orig_ax);
-	ax = BPF_CORE_READ(regs, ax);
+	nr = regs->orig_ax;
+	ax = regs->ax;
 	if (ax != (__u64)-ENOSYS || nr >= MAX_SYSCALL)
 		return PS_TLB_C_FAULT;
 	switch (nr) {
@@ -252,7 +253,7 @@ static __always_inline __u16 cause_of(struct task_struct *t)
 	case 279: /* move_pages */
 		return PS_TLB_C_MIGRATION;
 	case 16:
-		return fd_is_kvm(t, BPF_CORE_READ(regs, di)) ? PS_TLB_C_KVM : PS_TLB_C_IOCTL;
+		return fd_is_kvm(t, regs->di) ? PS_TLB_C_KVM : PS_TLB_C_IOCTL;
 	case 285:
 		return PS_TLB_C_FALLOCATE;
 	case 56:  /* clone */
@@ -273,6 +274,11 @@ static __always_inline __u16 cause_of(struct task_struct *t)
 	}
 	return PS_TLB_C_SYSCALL | nr;
 }
+
+struct fti_head {
+	struct mm_struct *mm;
+	unsigned long start, end;
+};
 
 struct flush_req {
 	struct tlb_key key;
@@ -297,11 +303,15 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 	r->has_range = false;
 	if (cs && cs->fti) {
 		struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
+		struct fti_head h;
 
-		mm = BPF_CORE_READ(fi, mm);
-		r->start = BPF_CORE_READ(fi, start);
-		r->end = BPF_CORE_READ(fi, end);
-		r->has_range = mm != NULL;
+		/* mm, start, end are adjacent on every kernel pinscope knows: one read */
+		if (!bpf_core_read(&h, sizeof(h), &fi->mm)) {
+			mm = h.mm;
+			r->start = h.start;
+			r->end = h.end;
+			r->has_range = mm != NULL;
+		}
 	} else if (t->mm) {
 		r->start = 0;
 		r->end = TLB_FLUSH_ALL;
@@ -320,11 +330,15 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 static __always_inline void check_pinned(struct tlb_val *v, const struct flush_req *r)
 {
 	struct tlb_watch *w;
-	__u32 tgid = r->key.tgid;
+	struct tlb_conf *conf;
+	__u32 tgid = r->key.tgid, zero = 0;
 	__u64 pages = 0;
 	bool hit = false;
 
 	if (!r->has_range)
+		return;
+	conf = bpf_map_lookup_elem(&tlb_conf, &zero);
+	if (!conf || !conf->watching)
 		return;
 	w = bpf_map_lookup_elem(&tlb_watch, &tgid);
 	if (!w)
@@ -354,18 +368,33 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 	struct flush_req r;
 	struct tlb_val *v;
 
+	if (!cs)
+		return;
+	/* The sender's own part of the flush it just sent: same key, counted once as a flush. */
+	if (cs->local_of_send && reason != R_REMOTE_SEND_IPI) {
+		if (cs->send_skip)
+			return;
+		v = bpf_map_lookup_elem(&tlb_stats, &cs->send_key);
+		if (v) {
+			v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+			if (pages != TLB_FLUSH_ALL)
+				v->c.local_pages += pages;
+		}
+		return;
+	}
 	sender_key(&r, cs);
-	if (cs && reason == R_REMOTE_SEND_IPI) {
+	if (reason == R_REMOTE_SEND_IPI) {
 		cs->send_key = r.key;
 		cs->send_valid = 1;
 		cs->send_armed = 0;
-		cs->send_skip = !key_wanted(&r.key);
-	}
-	if (!key_wanted(&r.key))
-		return;
-	if (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup) {
-		if (cs && reason == R_REMOTE_SEND_IPI)
-			cs->send_skip = 1;
+		cs->send_queued = 0;
+		cs->send_skip =
+			!key_wanted(&r.key) ||
+			(cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup);
+		if (cs->send_skip)
+			return;
+	} else if (!key_wanted(&r.key) ||
+		   (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup)) {
 		return;
 	}
 	v = stat_of(&r.key, r.comm);
@@ -383,7 +412,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 	check_pinned(v, &r);
 }
 
-/* Reasons 1, 5: the handler of a remote shootdown, charged to the sender's key. */
+/* Reasons 1, 5: inside a shootdown handler; counted when it exits. */
 static __always_inline void on_flush_remote(__u32 reason)
 {
 	struct cpu_state *cs = cpu_state();
@@ -391,12 +420,15 @@ static __always_inline void on_flush_remote(__u32 reason)
 	struct tlb_val *v;
 
 	if (cs && cs->handling) {
-		v = bpf_map_lookup_elem(&tlb_stats, &cs->handle_key);
-	} else {
-		if (cfg.filter_tgid)
-			return;
-		v = stat_of(&unknown, NULL);
+		if (reason == R_REMOTE_SHOOTDOWN)
+			cs->handle_r1++;
+		else
+			cs->handle_r5++;
+		return;
 	}
+	if (cfg.filter_tgid)
+		return;
+	v = stat_of(&unknown, NULL);
 	if (v)
 		v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
 }
@@ -432,69 +464,54 @@ static __always_inline bool is_kernel_flush(__u64 fn)
 	return fn && (fn == cfg.do_flush_tlb_all || fn == cfg.do_kernel_range_flush);
 }
 
+/* Read-only typed views of kernel pointers (inlined by the verifier; 6.2+, as the csd and
+ * ipi tracepoints are). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 SEC("raw_tp/csd_queue_cpu")
 int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *func, void *csd)
 {
-	__u64 fn = (__u64)func, id = (__u64)csd;
-	struct csd_rec rec = {};
+	__u64 fn = (__u64)func;
 	struct ps_tlb_counts *g;
 	struct cpu_state *cs;
-	struct tlb_val *v;
-	const char *comm = NULL;
 
 	if (!ready)
 		return 0;
 	cs = cpu_state();
-	if (!cs)
+	g = global();
+	if (!cs || !g)
 		return 0;
 	if (fn != cfg.flush_tlb_func) {
 		cs->send_armed = 0;
-		if (is_kernel_flush(fn)) {
-			rec.key.cause = PS_TLB_C_KERNEL;
-		} else if (fn && fn == cfg.kvm_ack_kick) {
+		if (fn && fn == cfg.kvm_ack_kick) {
 			struct task_struct *t = bpf_get_current_task_btf();
+			struct tlb_key k = {.tgid = t->tgid, .cause = PS_TLB_C_KVM};
+			struct tlb_val *v;
 
-			rec.key.tgid = t->tgid;
-			rec.key.cause = PS_TLB_C_KVM;
-			g = global();
-			if (g)
-				g->kvm_kicks++;
-			if (!key_wanted(&rec.key))
+			g->kvm_kicks++;
+			if (!key_wanted(&k))
 				return 0;
-			v = stat_of(&rec.key, t->comm);
+			v = stat_of(&k, t->comm);
 			if (v)
 				v->c.kvm_kicks++;
-			return 0;
-		} else {
-			return 0;
+		} else if (is_kernel_flush(fn)) {
+			g->ipis++;
 		}
-	} else {
-		if (!cs->fti)
-			cs->fti = (__u64)BPF_CORE_READ((struct __call_single_data *)csd, info);
-		if (cs->send_valid) {
-			rec.key = cs->send_key;
-			rec.key.pad = cs->send_skip; /* the target counts it globally only */
-		} else {
-			struct flush_req r;
-
-			sender_key(&r, cs);
-			rec.key = r.key;
-			comm = r.comm;
-		}
-		cs->send_armed = 1;
-		cs->send_callsite = callsite;
-	}
-	g = global();
-	if (g)
-		g->ipis++;
-	rec.ts = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&tlb_csd, &id, &rec, BPF_ANY))
-		ps_drop(PS_DROP_MAP_FULL);
-	if (rec.key.pad || !key_wanted(&rec.key))
 		return 0;
-	v = stat_of(&rec.key, comm);
-	if (v)
-		v->c.ipis++;
+	}
+	g->ipis++;
+	if (!cs->fti) {
+		struct __call_single_data *c =
+			bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+
+		cs->fti = (__u64)c->info;
+	}
+	if (!cs->send_queued) {
+		cs->send_ts = bpf_ktime_get_ns();
+		cs->send_queued = 1;
+	}
+	cs->send_armed = 1;
+	cs->send_callsite = callsite;
 	return 0;
 }
 
@@ -502,7 +519,6 @@ static __always_inline void on_ipi_sent(unsigned long callsite, __u64 n)
 {
 	struct cpu_state *cs = cpu_state();
 	struct ps_tlb_counts *g;
-	struct tlb_val *v;
 
 	if (!cs || !cs->send_armed)
 		return;
@@ -512,11 +528,6 @@ static __always_inline void on_ipi_sent(unsigned long callsite, __u64 n)
 	g = global();
 	if (g)
 		g->hw_ipis += n;
-	if (cs->send_skip || !cs->send_valid)
-		return;
-	v = bpf_map_lookup_elem(&tlb_stats, &cs->send_key);
-	if (v)
-		v->c.hw_ipis += n;
 }
 
 SEC("raw_tp/ipi_send_cpu")
@@ -542,53 +553,73 @@ int BPF_PROG(tlb_ipi_mask_rtp, const struct cpumask *mask, unsigned long callsit
 	return 0;
 }
 
+/* The sender of a shootdown: flush_tlb_info.initiating_cpu, whose cpu_state says who asked. */
+static __always_inline bool sender_of(void *csd, struct cpu_state *cs, __u64 now)
+{
+	struct __call_single_data *c =
+		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+	struct flush_tlb_info *fi;
+	struct cpu_state *s;
+	__u32 zero = 0, cpu;
+	void *info = c->info;
+
+	if (!info)
+		return false;
+	fi = bpf_rdonly_cast(info, bpf_core_type_id_kernel(struct flush_tlb_info));
+	cpu = fi->initiating_cpu;
+	s = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
+	if (!s || !s->send_valid || s->fti != (__u64)info)
+		return false;
+	if (s->send_skip)
+		return true; /* filtered: handling stays off */
+	cs->handle_key = s->send_key;
+	cs->handle_dlv = s->send_queued && now > s->send_ts ? now - s->send_ts : 0;
+	cs->handling = 1;
+	return true;
+}
+
 SEC("raw_tp/csd_function_entry")
 int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 {
-	__u64 fn = (__u64)func, id = (__u64)csd, now, ts = 0;
-	struct tlb_key key = {};
+	__u64 fn = (__u64)func, now;
 	struct ps_tlb_counts *g;
 	struct cpu_state *cs;
-	struct csd_rec *rec;
-	struct tlb_val *v;
 
-	/* csd NULL: the sender running its own part of the flush. */
-	if (!ready || !csd)
+	if (!ready)
 		return 0;
 	if (fn != cfg.flush_tlb_func && !is_kernel_flush(fn))
 		return 0;
-	g = global();
 	cs = cpu_state();
+	g = global();
 	if (!g || !cs)
 		return 0;
-	if (fn == cfg.flush_tlb_func)
-		g->shootdowns++;
-	else
-		g->kernel_flushes++;
+	/* csd NULL: the sender running its own part of the flush. */
+	if (!csd) {
+		cs->local_of_send = fn == cfg.flush_tlb_func && cs->send_valid;
+		return 0;
+	}
 	now = bpf_ktime_get_ns();
 	cs->handling = 0;
-	rec = bpf_map_lookup_elem(&tlb_csd, &id);
-	if (rec) {
-		if (rec->key.pad)
-			return 0;
-		key = rec->key;
-		ts = rec->ts;
-		rec->ts = 0;
-	} else if (fn != cfg.flush_tlb_func) {
-		key.cause = PS_TLB_C_KERNEL;
-	}
-	if (!key.tgid && key.cause == PS_TLB_C_UNKNOWN && cfg.filter_tgid)
-		return 0;
-	if (!key_wanted(&key))
-		return 0;
-	v = stat_of(&key, NULL);
-	if (!v)
-		return 0;
-	v->c.shootdowns++;
-	if (ts && now > ts)
-		v->hist[PS_TLB_H_DELIVERY][log2_slot(now - ts)]++;
-	cs->handle_key = key;
+	cs->handle_r1 = cs->handle_r5 = 0;
 	cs->handle_ts = now;
+	if (fn != cfg.flush_tlb_func) {
+		g->kernel_flushes++;
+		if (cfg.filter_tgid)
+			return 0;
+		cs->handle_key.tgid = 0;
+		cs->handle_key.cause = PS_TLB_C_KERNEL;
+		cs->handle_key.pad = 0;
+		cs->handle_dlv = 0;
+		cs->handling = 1;
+		return 0;
+	}
+	g->shootdowns++;
+	if (sender_of(csd, cs, now) || cfg.filter_tgid)
+		return 0;
+	cs->handle_key.tgid = 0;
+	cs->handle_key.cause = PS_TLB_C_UNKNOWN;
+	cs->handle_key.pad = 0;
+	cs->handle_dlv = 0;
 	cs->handling = 1;
 	return 0;
 }
@@ -600,15 +631,28 @@ int BPF_PROG(tlb_csd_exit_rtp, void *func, void *csd)
 	struct cpu_state *cs;
 	struct tlb_val *v;
 
-	if (!ready || !csd || (fn != cfg.flush_tlb_func && !is_kernel_flush(fn)))
+	if (!ready || (fn != cfg.flush_tlb_func && !is_kernel_flush(fn)))
 		return 0;
 	cs = cpu_state();
-	if (!cs || !cs->handling)
+	if (!cs)
+		return 0;
+	if (!csd) {
+		cs->local_of_send = 0;
+		return 0;
+	}
+	if (!cs->handling)
 		return 0;
 	cs->handling = 0;
 	now = bpf_ktime_get_ns();
-	v = bpf_map_lookup_elem(&tlb_stats, &cs->handle_key);
-	if (v && now > cs->handle_ts)
+	v = stat_of(&cs->handle_key, NULL);
+	if (!v)
+		return 0;
+	v->c.shootdowns++;
+	v->c.reason[R_REMOTE_SHOOTDOWN] += cs->handle_r1;
+	v->c.reason[R_REMOTE_WRONG_CPU] += cs->handle_r5;
+	if (cs->handle_dlv)
+		v->hist[PS_TLB_H_DELIVERY][log2_slot(cs->handle_dlv)]++;
+	if (now > cs->handle_ts)
 		v->hist[PS_TLB_H_HANDLING][log2_slot(now - cs->handle_ts)]++;
 	return 0;
 }

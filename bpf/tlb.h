@@ -33,4 +33,10 @@ struct tlb_watch {
 	__u64 end[TLB_WATCH_RANGES];
 };
 
+/* tlb_conf: array of one, written by user space. */
+struct tlb_conf {
+	__u32 watching; /* processes in tlb_watch */
+	__u32 pad;
+};
+
 #endif /* PINSCOPE_TLB_H */

@@ -15,7 +15,7 @@ struct tlb_row {
 	uint32_t pid;
 	char comm[PS_COMM_LEN];
 	char cause[24];
-	uint64_t requests, pages, full, local, local_pages, cpus, ipis, shootdowns;
+	uint64_t requests, pages, full, local, local_pages, shootdowns;
 	uint64_t remote_events, wrong_cpu, on_pinned, on_pinned_pages, kvm_kicks;
 	uint64_t dlv_n, dlv_p50, dlv_p99, hnd_p50, hnd_p99;
 	const struct tlb_ent *e;
@@ -44,8 +44,6 @@ static const struct field fields[] = {
 	F("request_pages", "PAGES", 8, K_U64, pages),
 	F("full_flushes", "FULL", 6, K_U64, full),
 	F("local_flushes", "LOCAL", 7, K_U64, local),
-	F("cpus_targeted", "TARGETED", 9, K_U64, cpus),
-	F("ipis_sent", "IPIS", 7, K_U64, ipis),
 	F("shootdowns", "SHOOTDOWNS", 11, K_U64, shootdowns),
 	F("flushes_on_pinned", "ON_PINNED", 10, K_U64, on_pinned),
 	F("delivery_p50_ns", "DLV_P50", 8, K_NS, dlv_p50),
@@ -92,8 +90,6 @@ static void fill(struct tlb_row *r, const struct tlb_ent *e)
 	r->full = c->full;
 	r->local = tlb_local(c);
 	r->local_pages = c->local_pages;
-	r->cpus = c->ipis;
-	r->ipis = c->hw_ipis;
 	r->shootdowns = c->shootdowns;
 	r->remote_events = c->reason[1];
 	r->wrong_cpu = c->reason[5];

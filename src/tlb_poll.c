@@ -22,7 +22,7 @@ struct prev_ent {
 };
 
 struct tlb_poll {
-	int stats_fd, global_fd, watch_fd;
+	int stats_fd, global_fd, watch_fd, conf_fd;
 	int ncpu;
 	struct tlb_val *vals;	     /* one per possible CPU */
 	struct ps_tlb_counts *gvals; /* one per possible CPU */
@@ -83,6 +83,7 @@ struct tlb_poll *tlb_poll_new(const struct loader *l)
 	p->stats_fd = stats;
 	p->global_fd = global;
 	p->watch_fd = loader_map_fd(l, "tlb_watch");
+	p->conf_fd = loader_map_fd(l, "tlb_conf");
 	p->ncpu = libbpf_num_possible_cpus();
 	if (p->ncpu <= 0)
 		goto fail;
@@ -303,6 +304,12 @@ static void update_watch(struct tlb_poll *p, struct agg *a)
 	}
 	memcpy(p->watched, p->new_watched, n * sizeof(*p->watched));
 	p->nwatched = n;
+	if (p->conf_fd >= 0) {
+		struct tlb_conf conf = {.watching = n};
+		__u32 zero = 0;
+
+		bpf_map_update_elem(p->conf_fd, &zero, &conf, BPF_ANY);
+	}
 	htab_free(&w);
 }
 
