@@ -55,6 +55,13 @@ struct {
 	__type(value, struct tlb_conf);
 } tlb_conf SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TLB_ACC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tlb_acc);
+} tlb_acc SEC(".maps");
+
 /* A zeroed value to create entries from (a value this large does not fit on the stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -158,6 +165,7 @@ static __always_inline bool key_wanted(const struct tlb_key *k)
 	return !cfg.filter_tgid || k->tgid == cfg.filter_tgid;
 }
 
+/* The tlb_stats entry of k, created (with comm) if missing. */
 static __always_inline struct tlb_val *stat_of(const struct tlb_key *k, const char *comm)
 {
 	struct tlb_val *v = bpf_map_lookup_elem(&tlb_stats, k);
@@ -176,9 +184,50 @@ static __always_inline struct tlb_val *stat_of(const struct tlb_key *k, const ch
 		return v;
 	}
 	v = bpf_map_lookup_elem(&tlb_stats, k);
-	if (v && comm)
-		bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), comm);
+	if (v)
+		__builtin_memcpy(v->comm, comm, sizeof(v->comm));
 	return v;
+}
+
+#define VAL_WORDS ((sizeof(struct ps_tlb_counts) + sizeof(((struct tlb_val *)0)->hist)) / 8)
+
+/* Move a slot's counts into tlb_stats and empty it. */
+static __always_inline void fold(struct tlb_acc *a)
+{
+	struct tlb_val *v;
+	__u64 *d, *s = (__u64 *)&a->v;
+
+	a->used = 0;
+	barrier();
+	v = stat_of(&a->key, a->v.comm);
+	d = (__u64 *)v;
+	for (int i = 0; i < VAL_WORDS; i++) {
+		if (d)
+			d[i] += s[i];
+		s[i] = 0;
+	}
+}
+
+/* Where to count for key k on this CPU: its accumulator slot. */
+static __always_inline struct tlb_val *acc_of(const struct tlb_key *k, const char *kcomm)
+{
+	__u32 slot = (k->tgid ^ ((__u32)k->cause * 0x9e37)) & (TLB_ACC_SLOTS - 1);
+	struct tlb_acc *a = bpf_map_lookup_elem(&tlb_acc, &slot);
+
+	if (!a)
+		return NULL;
+	if (a->used && a->key.tgid == k->tgid && a->key.cause == k->cause)
+		return &a->v;
+	if (a->used)
+		fold(a);
+	a->key.tgid = k->tgid;
+	a->key.cause = k->cause;
+	a->key.pad = 0;
+	if (!kcomm || bpf_probe_read_kernel_str(a->v.comm, sizeof(a->v.comm), kcomm) < 0)
+		a->v.comm[0] = 0;
+	barrier();
+	a->used = 1;
+	return &a->v;
 }
 
 static __always_inline __u16 kthread_cause(struct task_struct *t)
@@ -374,7 +423,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 	if (cs->local_of_send && reason != R_REMOTE_SEND_IPI) {
 		if (cs->send_skip)
 			return;
-		v = bpf_map_lookup_elem(&tlb_stats, &cs->send_key);
+		v = acc_of(&cs->send_key, NULL);
 		if (v) {
 			v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
 			if (pages != TLB_FLUSH_ALL)
@@ -397,7 +446,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 		   (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup)) {
 		return;
 	}
-	v = stat_of(&r.key, r.comm);
+	v = acc_of(&r.key, r.comm);
 	if (!v)
 		return;
 	v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
@@ -428,7 +477,7 @@ static __always_inline void on_flush_remote(__u32 reason)
 	}
 	if (cfg.filter_tgid)
 		return;
-	v = stat_of(&unknown, NULL);
+	v = acc_of(&unknown, NULL);
 	if (v)
 		v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
 }
@@ -491,7 +540,7 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 			g->kvm_kicks++;
 			if (!key_wanted(&k))
 				return 0;
-			v = stat_of(&k, t->comm);
+			v = acc_of(&k, t->comm);
 			if (v)
 				v->c.kvm_kicks++;
 		} else if (is_kernel_flush(fn)) {
@@ -644,7 +693,7 @@ int BPF_PROG(tlb_csd_exit_rtp, void *func, void *csd)
 		return 0;
 	cs->handling = 0;
 	now = bpf_ktime_get_ns();
-	v = stat_of(&cs->handle_key, NULL);
+	v = acc_of(&cs->handle_key, NULL);
 	if (!v)
 		return 0;
 	v->c.shootdowns++;

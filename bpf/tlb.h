@@ -23,6 +23,21 @@ struct tlb_val {
 	char comm[PS_COMM_LEN];
 };
 
+/*
+ * tlb_acc: per-CPU array of TLB_ACC_SLOTS. Counts go to a slot chosen by the key and are folded
+ * into tlb_stats only when another key needs the slot: a hash lookup per flush touches cold
+ * cache lines and costs more than the rest of the program. Readers add the used slots to
+ * tlb_stats; `used` comes first and is cleared before a fold starts.
+ */
+#define TLB_ACC_SLOTS 4
+
+struct tlb_acc {
+	__u32 used;
+	__u32 pad;
+	struct tlb_key key;
+	struct tlb_val v;
+};
+
 /* tlb_global: per-CPU array of one struct ps_tlb_counts (system-wide, unfiltered). */
 
 /* tlb_watch: hash tgid -> ranges the process has pinned (or is converting), [start, end). */

@@ -21,10 +21,26 @@ struct prev_ent {
 	struct tlb_val sum;
 };
 
+/* This tick's sums: tlb_stats plus the accumulator slots. */
+struct cur_ent {
+	struct tlb_key key;
+	bool in_stats, in_acc;
+	struct tlb_val sum;
+};
+
+struct idx_ent {
+	struct htab_key k;
+	size_t i;
+};
+
 struct tlb_poll {
-	int stats_fd, global_fd, watch_fd, conf_fd;
+	int stats_fd, global_fd, watch_fd, conf_fd, acc_fd;
 	int ncpu;
-	struct tlb_val *vals;	     /* one per possible CPU */
+	struct tlb_val *vals; /* one per possible CPU */
+	struct tlb_acc *accs; /* one per possible CPU */
+	struct cur_ent *cur;  /* MAX_KEYS */
+	size_t ncur;
+	struct htab idx;	     /* key -> index into cur, this tick */
 	struct ps_tlb_counts *gvals; /* one per possible CPU */
 	struct htab prev;	     /* what the previous tick emitted up to */
 	struct ps_tlb_counts prev_global;
@@ -84,16 +100,19 @@ struct tlb_poll *tlb_poll_new(const struct loader *l)
 	p->global_fd = global;
 	p->watch_fd = loader_map_fd(l, "tlb_watch");
 	p->conf_fd = loader_map_fd(l, "tlb_conf");
+	p->acc_fd = loader_map_fd(l, "tlb_acc");
 	p->ncpu = libbpf_num_possible_cpus();
 	if (p->ncpu <= 0)
 		goto fail;
 	p->vals = calloc(p->ncpu, sizeof(*p->vals));
+	p->accs = calloc(p->ncpu, sizeof(*p->accs));
+	p->cur = calloc(MAX_KEYS, sizeof(*p->cur));
 	p->gvals = calloc(p->ncpu, sizeof(*p->gvals));
 	p->dead = calloc(MAX_KEYS, sizeof(*p->dead));
 	p->watched = calloc(MAX_KEYS, sizeof(*p->watched));
 	p->new_watched = calloc(MAX_KEYS, sizeof(*p->new_watched));
-	if (!p->vals || !p->gvals || !p->dead || !p->watched || !p->new_watched ||
-	    htab_init(&p->prev, MAX_KEYS, sizeof(struct prev_ent)))
+	if (!p->vals || !p->accs || !p->cur || !p->gvals || !p->dead || !p->watched ||
+	    !p->new_watched || htab_init(&p->prev, MAX_KEYS, sizeof(struct prev_ent)))
 		goto fail;
 	return p;
 fail:
@@ -107,6 +126,8 @@ void tlb_poll_free(struct tlb_poll *p)
 		return;
 	htab_free(&p->prev);
 	free(p->vals);
+	free(p->accs);
+	free(p->cur);
 	free(p->gvals);
 	free(p->dead);
 	free(p->watched);
@@ -159,22 +180,18 @@ static void hdr(union ps_event *e, uint32_t tgid, const char *comm, uint64_t now
 		memcpy(e->h.comm, comm, PS_COMM_LEN - 1);
 }
 
-static void sum_cpus(struct tlb_poll *p, struct tlb_val *out)
+static void add_val(struct tlb_val *dst, const struct tlb_val *v)
 {
-	memset(out, 0, sizeof(*out));
-	for (int c = 0; c < p->ncpu; c++) {
-		const struct tlb_val *v = &p->vals[c];
-		const __u64 *s = (const __u64 *)&v->c;
-		__u64 *d = (__u64 *)&out->c;
+	const __u64 *s = (const __u64 *)&v->c;
+	__u64 *d = (__u64 *)&dst->c;
 
-		for (size_t i = 0; i < NWORDS(v->c); i++)
-			d[i] += s[i];
-		for (int h = 0; h < PS_TLB_H_MAX; h++)
-			for (int i = 0; i < PS_TLB_HIST_SLOTS; i++)
-				out->hist[h][i] += v->hist[h][i];
-		if (!out->comm[0] && v->comm[0])
-			memcpy(out->comm, v->comm, sizeof(out->comm));
-	}
+	for (size_t i = 0; i < NWORDS(v->c); i++)
+		d[i] += s[i];
+	for (int h = 0; h < PS_TLB_H_MAX; h++)
+		for (int i = 0; i < PS_TLB_HIST_SLOTS; i++)
+			dst->hist[h][i] += v->hist[h][i];
+	if (!dst->comm[0] && v->comm[0])
+		memcpy(dst->comm, v->comm, sizeof(dst->comm));
 }
 
 static bool process_gone(uint32_t tgid)
@@ -182,59 +199,136 @@ static bool process_gone(uint32_t tgid)
 	return tgid && kill((pid_t)tgid, 0) && errno == ESRCH;
 }
 
+/* The entry of key k in this tick's table. */
+static struct cur_ent *cur_of(struct tlb_poll *p, const struct tlb_key *k)
+{
+	int created;
+	struct idx_ent *x = htab_insert(&p->idx, k->tgid, k->cause, &created);
+
+	if (!x)
+		return NULL;
+	if (created) {
+		if (p->ncur >= MAX_KEYS) {
+			htab_del(&p->idx, x);
+			return NULL;
+		}
+		x->i = p->ncur++;
+		memset(&p->cur[x->i], 0, sizeof(p->cur[x->i]));
+		p->cur[x->i].key.tgid = k->tgid;
+		p->cur[x->i].key.cause = k->cause;
+	}
+	return &p->cur[x->i];
+}
+
+/*
+ * dst = cur - prev where cur moved past prev; prev keeps the maximum. A fold in BPF between
+ * reading tlb_stats and tlb_acc can make one read come out short: the next tick makes it up.
+ */
+static bool diff_up(__u64 *dst, const __u64 *cur, __u64 *prev, size_t n)
+{
+	bool moved = false;
+
+	for (size_t i = 0; i < n; i++) {
+		dst[i] = cur[i] > prev[i] ? cur[i] - prev[i] : 0;
+		if (dst[i]) {
+			prev[i] = cur[i];
+			moved = true;
+		}
+	}
+	return moved;
+}
+
 /* One (tgid, cause): emit what moved since the last tick. Returns whether it moved. */
-static bool emit_key(struct tlb_poll *p, const struct tlb_key *k, uint64_t now, uint64_t interval,
+static bool emit_key(struct tlb_poll *p, const struct cur_ent *c, uint64_t now, uint64_t interval,
 		     tlb_emit_fn emit, void *ctx)
 {
-	struct tlb_val cur;
-	struct prev_ent *pe;
+	struct prev_ent *pe = htab_insert(&p->prev, c->key.tgid, c->key.cause, NULL);
 	union ps_event e;
 	bool moved = false;
 
-	if (bpf_map_lookup_elem(p->stats_fd, k, p->vals))
-		return false;
-	sum_cpus(p, &cur);
-	pe = htab_insert(&p->prev, k->tgid, k->cause, NULL);
 	if (!pe)
 		return false;
-	hdr(&e, k->tgid, cur.comm, now);
+	hdr(&e, c->key.tgid, c->sum.comm, now);
 	e.tlb.kind = PS_TLB_COUNTS;
-	e.tlb.cause = k->cause;
+	e.tlb.cause = c->key.cause;
 	e.tlb.interval_ns = interval;
-	if (diff((__u64 *)&e.tlb.c, (__u64 *)&cur.c, (__u64 *)&pe->sum.c, NWORDS(cur.c))) {
+	if (diff_up((__u64 *)&e.tlb.c, (const __u64 *)&c->sum.c, (__u64 *)&pe->sum.c,
+		    NWORDS(c->sum.c))) {
 		emit(ctx, &e);
 		moved = true;
 	}
 	for (int h = 0; h < PS_TLB_H_MAX; h++) {
-		hdr(&e, k->tgid, cur.comm, now);
+		hdr(&e, c->key.tgid, c->sum.comm, now);
 		e.tlb.kind = PS_TLB_HIST;
 		e.tlb.hist = h;
-		e.tlb.cause = k->cause;
+		e.tlb.cause = c->key.cause;
 		e.tlb.interval_ns = interval;
-		if (diff(e.tlb.slots, cur.hist[h], pe->sum.hist[h], PS_TLB_HIST_SLOTS)) {
+		if (diff_up(e.tlb.slots, c->sum.hist[h], pe->sum.hist[h], PS_TLB_HIST_SLOTS)) {
 			emit(ctx, &e);
 			moved = true;
 		}
 	}
-	pe->sum = cur;
 	return moved;
+}
+
+static void read_stats(struct tlb_poll *p)
+{
+	struct tlb_key k, next;
+	bool first = true;
+
+	/* tlb_stats before tlb_acc: a fold in between can only hide counts, not double them */
+	while (!bpf_map_get_next_key(p->stats_fd, first ? NULL : &k, &next)) {
+		struct cur_ent *c;
+
+		first = false;
+		k = next;
+		if (bpf_map_lookup_elem(p->stats_fd, &k, p->vals))
+			continue;
+		c = cur_of(p, &k);
+		if (!c)
+			continue;
+		c->in_stats = true;
+		for (int cpu = 0; cpu < p->ncpu; cpu++)
+			add_val(&c->sum, &p->vals[cpu]);
+	}
+	if (p->acc_fd < 0)
+		return;
+	for (__u32 slot = 0; slot < TLB_ACC_SLOTS; slot++) {
+		if (bpf_map_lookup_elem(p->acc_fd, &slot, p->accs))
+			continue;
+		for (int cpu = 0; cpu < p->ncpu; cpu++) {
+			const struct tlb_acc *a = &p->accs[cpu];
+			struct cur_ent *c;
+
+			if (!a->used)
+				continue;
+			c = cur_of(p, &a->key);
+			if (!c)
+				continue;
+			c->in_acc = true;
+			add_val(&c->sum, &a->v);
+		}
+	}
 }
 
 static void emit_keys(struct tlb_poll *p, uint64_t now, uint64_t interval, tlb_emit_fn emit,
 		      void *ctx)
 {
-	struct tlb_key k, next;
 	size_t ndead = 0;
-	bool first = true;
 
-	while (!bpf_map_get_next_key(p->stats_fd, first ? NULL : &k, &next)) {
-		first = false;
-		k = next;
-		if (!emit_key(p, &k, now, interval, emit, ctx) && ndead < MAX_KEYS &&
-		    process_gone(k.tgid))
-			p->dead[ndead++] = k;
+	p->ncur = 0;
+	if (htab_init(&p->idx, MAX_KEYS, sizeof(struct idx_ent)))
+		return;
+	read_stats(p);
+	for (size_t i = 0; i < p->ncur; i++) {
+		const struct cur_ent *c = &p->cur[i];
+
+		/* Gone processes with nothing new and nothing pending in BPF: forget them, so
+		 * the bounded map keeps room. */
+		if (!emit_key(p, c, now, interval, emit, ctx) && c->in_stats && !c->in_acc &&
+		    process_gone(c->key.tgid))
+			p->dead[ndead++] = c->key;
 	}
-	/* Gone processes with nothing new: forget them so the bounded map keeps room. */
 	for (size_t i = 0; i < ndead; i++) {
 		struct prev_ent *pe = htab_find(&p->prev, p->dead[i].tgid, p->dead[i].cause);
 
@@ -242,6 +336,7 @@ static void emit_keys(struct tlb_poll *p, uint64_t now, uint64_t interval, tlb_e
 		if (pe)
 			htab_del(&p->prev, pe);
 	}
+	htab_free(&p->idx);
 }
 
 /* Tell BPF the pinned ranges of every process with pins (at most TLB_WATCH_RANGES each). */
