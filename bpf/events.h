@@ -255,7 +255,7 @@ struct ps_tlb_counts {
 	__u64 ipis;	       /* PS_TLB_GLOBAL: CPUs a shootdown was queued to (csd_queue_cpu) */
 	__u64 hw_ipis;	       /* PS_TLB_GLOBAL: IPIs actually sent for them (ipi_send_cpu*) */
 	__u64 shootdowns;      /* remote handler runs: what /proc/interrupts TLB counts */
-	__u64 on_pinned;       /* flushes (local or sent) overlapping a range the process has pinned */
+	__u64 on_pinned;       /* flushes (local or sent) over a range it has pinned */
 	__u64 on_pinned_pages; /* pages of those overlaps */
 	__u64 irq_tlb;	       /* PS_TLB_GLOBAL: TLB row of /proc/interrupts, summed over CPUs */
 	__u64 kernel_flushes;  /* PS_TLB_GLOBAL: remote kernel-range/whole-TLB handler runs */

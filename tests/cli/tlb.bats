@@ -175,3 +175,27 @@ within_5pct() {
 	[[ "$output" == *"fentry: flush_tlb_mm_range"* ]]
 	[[ "$output" == *"tlb.gup_fast"* ]]
 }
+
+@test "a recording carries the TLB summaries: report FILE charges tlbload as the live run does" {
+	rm -f "$BATS_TEST_TMPDIR/pinscope.err"
+	start_pinscope record -o "$BATS_TEST_TMPDIR/t.trace" --no-seed
+	start_workload tlbload --iters 5000
+	PID=$(field "$READY_LINE" pid)
+	DONE=$(wl_cmd go)
+	DELTA=$(field "$DONE" tlb_ipi_delta)
+	stop_workload
+	WL_PID=
+	stop_pinscope
+	PS_PID=
+	run "$PINSCOPE" report "$BATS_TEST_TMPDIR/t.trace" -j
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	R=$BATS_TEST_TMPDIR/r.json
+	mine=$(tlb_sum shootdowns mprotect)
+	echo "replayed: pid $PID mprotect $mine shootdowns; tlbload's delta $DELTA"
+	[ "$DELTA" -ge 20 ]
+	[ "$mine" -le "$DELTA" ]
+	within_5pct "$mine" "$DELTA"
+	agree=$(json_get "$R" "d['tlb']['irq_agreement']")
+	[ "$agree" = exact ] || [ "$agree" = within_5pct ]
+}
