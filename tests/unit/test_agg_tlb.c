@@ -150,3 +150,20 @@ UNIT_TEST(tlb_agreement_with_proc_interrupts)
 	CHECK(strcmp(tlb_agreement(&a.tlb), "differs") == 0);
 	agg_free(&a);
 }
+
+UNIT_TEST(tlb_agreement_without_csd_tracepoints)
+{
+	struct agg a;
+	union ps_event e;
+
+	/* 6.1: no csd events, so remote shootdowns come from tlb_flush reasons 1 and 5 */
+	CHECK(agg_init(&a, NULL) == 0);
+	e = tlb_ev(PS_TLB_GLOBAL, 0, 0, NULL);
+	e.tlb.hist = 1;
+	e.tlb.c.reason[1] = 95;
+	e.tlb.c.reason[5] = 3;
+	e.tlb.c.irq_tlb = 100;
+	agg_apply(&a, &e);
+	CHECK(strcmp(tlb_agreement(&a.tlb), "within_5pct") == 0);
+	agg_free(&a);
+}
