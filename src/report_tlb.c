@@ -244,8 +244,11 @@ void report_tlb_text(FILE *out, struct agg *a)
 	if (t->irq_valid)
 		fprintf(out,
 			"/proc/interrupts TLB over the same window: %" PRIu64
-			"; pinscope's remote shootdowns %" PRIu64 ": %s\n",
-			U(g->irq_tlb), shootdowns(g), tlb_agreement(t));
+			"; pinscope's remote shootdowns %" PRIu64 ": %s%s\n",
+			U(g->irq_tlb), shootdowns(g), tlb_agreement(t),
+			strcmp(shootdowns_source(g), "csd") ? " (no csd tracepoints: tlb_flush "
+							      "reasons 1 and 5, a lower bound)"
+							    : "");
 	else
 		fprintf(out, "/proc/interrupts TLB: not read (no TLB row on this machine)\n");
 	fputc('\n', out);
