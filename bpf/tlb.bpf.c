@@ -11,13 +11,15 @@
  *                 tlb_flush(1 "remote shootdown" | 5 "wrong CPU")
  *                 csd_function_exit(flush_tlb_func, csd)
  * The target runs the handler in whatever task it interrupted, so the cause is taken on the
- * sender (its syscall, or the kernel thread it is) and carried to the target through the csd
- * pointer. The flushed mm comes from the sender's per-CPU flush_tlb_info, so a flush made by
- * khugepaged is charged to the process whose mm it was.
+ * sender (its syscall, or the kernel thread it is) and found again by the target through the
+ * csd: csd->info is the sender's flush_tlb_info, whose initiating_cpu names the sender, whose
+ * per-CPU state holds the cause while it waits for its targets. The flushed mm comes from the
+ * same flush_tlb_info, so a flush made by khugepaged is charged to the process whose mm it was.
  *
- * Counters live in a per-CPU hash keyed by (tgid, cause) and in one per-CPU array of global
- * counters; user space reads both every tick. Nothing goes through the ring buffer per event.
- * tlb_flush reason 0 (task switch) fires on every switch of mm: it only bumps a per-CPU counter.
+ * Counters go to per-CPU accumulator slots, folded into a per-CPU hash keyed by (tgid, cause)
+ * when a slot changes hands, and to one per-CPU array of global counters; user space reads all
+ * of them every tick. Nothing goes through the ring buffer per event. tlb_flush reason 0 (task
+ * switch) fires on every switch of mm: it only bumps a per-CPU counter.
  */
 #include "common.bpf.h"
 #include "tlb.h"
