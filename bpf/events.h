@@ -195,6 +195,91 @@ struct ps_cfg {
 	 * from vmlinux BTF: the FOLL_ enums are anonymous, which CO-RE cannot relocate. */
 	__u32 foll_longterm;
 	__u32 pad1;
+	/* TLB concern (kallsyms text addresses, 0 if unknown) */
+	__u64 flush_tlb_func;	     /* the x86 shootdown handler run through csd */
+	__u64 do_flush_tlb_all;	     /* kernel-wide flush handler */
+	__u64 do_kernel_range_flush; /* kernel range (vmalloc) flush handler */
+	__u64 kvm_ack_kick;	     /* KVM's kick of vCPUs for requests (remote TLB flush) */
+	__u64 kvm_vm_ioctl;	     /* unlocked_ioctl of a KVM VM fd */
+	__u64 kvm_vcpu_ioctl;	     /* unlocked_ioctl of a KVM vCPU fd */
+};
+
+/*
+ * TLB flushes. BPF aggregates per (tgid, cause) in maps; user space reads them every tick and
+ * emits PS_EV_TLB summaries with the deltas since the previous one, so a recording holds the
+ * same numbers the live view saw. tgid is the process whose mm was flushed (the initiator's
+ * when the mm is not known); cause is what the initiating CPU was doing.
+ */
+enum ps_tlb_cause {
+	PS_TLB_C_UNKNOWN = 0, /* receiver side without a matching sender record */
+	PS_TLB_C_MUNMAP,
+	PS_TLB_C_MPROTECT, /* mprotect, pkey_mprotect */
+	PS_TLB_C_MADVISE,  /* madvise, process_madvise */
+	PS_TLB_C_MREMAP,
+	PS_TLB_C_MMAP, /* mmap over an existing mapping */
+	PS_TLB_C_BRK,
+	PS_TLB_C_MIGRATION, /* move_pages, migrate_pages, mbind */
+	PS_TLB_C_KHUGEPAGED,
+	PS_TLB_C_KSM,
+	PS_TLB_C_KVM,	     /* ioctl on a KVM fd, or KVM kicking vCPUs */
+	PS_TLB_C_COMPACTION, /* kcompactd */
+	PS_TLB_C_RECLAIM,    /* kswapd */
+	PS_TLB_C_FAULT,	     /* page fault (CoW, NUMA hinting) or return-to-user work */
+	PS_TLB_C_FORK,
+	PS_TLB_C_EXEC,
+	PS_TLB_C_EXIT,
+	PS_TLB_C_FALLOCATE, /* hole punch on shmem or guest_memfd */
+	PS_TLB_C_IO_URING,
+	PS_TLB_C_IOCTL,	  /* ioctl on a non-KVM fd */
+	PS_TLB_C_KTHREAD, /* another kernel thread */
+	PS_TLB_C_KERNEL,  /* kernel address range or whole-TLB flush (vmalloc, text poke) */
+	PS_TLB_C_MAX,
+	PS_TLB_C_SYSCALL = 0x8000, /* | syscall number: another syscall */
+};
+
+/* tlb_flush reasons (enum tlb_flush_reason; 5 exists from 6.18 on) */
+#define PS_TLB_REASONS 8
+
+#define PS_TLB_HIST_SLOTS 32 /* log2 buckets of nanoseconds: slot i holds [2^i, 2^(i+1)) */
+
+enum ps_tlb_kind {
+	PS_TLB_COUNTS = 1, /* counters of one (tgid, cause) */
+	PS_TLB_HIST,	   /* one latency histogram of one (tgid, cause) */
+	PS_TLB_GLOBAL,	   /* system-wide counters and /proc/interrupts over the same interval */
+};
+
+enum ps_tlb_hist {
+	PS_TLB_H_DELIVERY = 0, /* shootdown queued on the sender -> handler entered on the target */
+	PS_TLB_H_HANDLING,     /* handler entry -> exit on the target */
+	PS_TLB_H_MAX,
+};
+
+struct ps_tlb_counts {
+	__u64 reason[PS_TLB_REASONS]; /* tlb_flush events by reason */
+	__u64 pages;	       /* pages named by flush requests (reason 4), full flushes excluded */
+	__u64 full;	       /* flush requests of a whole mm */
+	__u64 local_pages;     /* pages flushed locally (reasons 2, 3) */
+	__u64 ipis;	       /* PS_TLB_GLOBAL: CPUs a shootdown was queued to (csd_queue_cpu) */
+	__u64 hw_ipis;	       /* PS_TLB_GLOBAL: IPIs actually sent for them (ipi_send_cpu*) */
+	__u64 shootdowns;      /* remote handler runs: what /proc/interrupts TLB counts */
+	__u64 on_pinned;       /* flushes (local or sent) over a range it has pinned */
+	__u64 on_pinned_pages; /* pages of those overlaps */
+	__u64 irq_tlb;	       /* PS_TLB_GLOBAL: TLB row of /proc/interrupts, summed over CPUs */
+	__u64 kernel_flushes;  /* PS_TLB_GLOBAL: remote kernel-range/whole-TLB handler runs */
+	__u64 kvm_kicks;       /* CPUs KVM kicked (ack_kick csd), its remote TLB flush path */
+};
+
+struct ps_ev_tlb {
+	struct ps_ev_hdr h; /* tgid, comm: the process (0 for PS_TLB_GLOBAL) */
+	__u8 kind;	    /* enum ps_tlb_kind */
+	__u8 hist;   /* PS_TLB_HIST: enum ps_tlb_hist; PS_TLB_GLOBAL: 1 if irq_tlb was read */
+	__u16 cause; /* enum ps_tlb_cause */
+	__u32 pad0;
+	__u64 interval_ns; /* what the deltas cover */
+	union {
+		struct ps_tlb_counts c;		/* COUNTS, GLOBAL: deltas */
+		__u64 slots[PS_TLB_HIST_SLOTS]; /* HIST: deltas per bucket */
+	};
 };
 
 #endif /* PINSCOPE_EVENTS_H */

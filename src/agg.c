@@ -13,12 +13,15 @@ const struct agg_limits agg_default_limits = {
 int agg_init(struct agg *a, const struct agg_limits *lim)
 {
 	memset(a, 0, sizeof(*a));
+	if (agg_tlb_init(&a->tlb, 4096))
+		return -1;
 	return agg_pins_init(&a->pins, lim ? lim : &agg_default_limits);
 }
 
 void agg_free(struct agg *a)
 {
 	agg_pins_free(&a->pins);
+	agg_tlb_free(&a->tlb);
 }
 
 static void on_mark(struct agg *a, const struct ps_ev_mark *m)
@@ -72,6 +75,9 @@ void agg_apply(struct agg *a, const union ps_event *e)
 	case PS_EV_LOSS:
 		a->loss = e->loss;
 		agg_timeline_sample(&a->timeline, &a->pins, e->h.ts_ns);
+		break;
+	case PS_EV_TLB:
+		agg_tlb_apply(&a->tlb, &e->tlb);
 		break;
 	default:
 		agg_pins_apply(&a->pins, e);

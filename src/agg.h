@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include "agg_pins.h"
 #include "agg_timeline.h"
+#include "agg_tlb.h"
 #include "decode.h"
 
 struct agg {
 	struct agg_pins pins;
+	struct agg_tlb tlb;
 	uint64_t start_ns, end_ns, now_ns; /* CLOCK_MONOTONIC of the run */
 	uint64_t wall_at_start_ns;	   /* CLOCK_REALTIME at start_ns */
 	uint64_t events[PS_EV_TYPE_MAX];

@@ -7,6 +7,7 @@
 #include "agg.h"
 #include "json.h"
 #include "log.h"
+#include "report_tlb.h"
 #include "rows.h"
 #include "session.h"
 #include "snap.h"
@@ -94,6 +95,7 @@ static void snapshot_text(struct top *t, struct agg *a, int n)
 	nl = snap_text(&s, lines);
 	for (int i = 0; i < nl; i++)
 		printf("%s\n", lines[i]);
+	report_tlb_top_line(stdout, a);
 	putchar('\n');
 	rows_header_str(buf, sizeof(buf), ROWS_LIVE);
 	printf("%s\n", buf);
@@ -114,6 +116,7 @@ static void snapshot_json(struct top *t, struct agg *a, int n)
 	snap_take(&s, a);
 	json_obj_begin(j, NULL);
 	snap_json(j, &s);
+	report_tlb_top_json(j, a);
 	json_arr_begin(j, "holders");
 	for (int i = 0; i < n; i++)
 		rows_json_set(j, &t->rows[i], ROWS_LIVE);

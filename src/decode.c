@@ -17,6 +17,7 @@ static const struct {
 	[PS_EV_VMSTAT] = {"vmstat", sizeof(struct ps_ev_vmstat)},
 	[PS_EV_MARK] = {"mark", sizeof(struct ps_ev_mark)},
 	[PS_EV_LOSS] = {"loss", sizeof(struct ps_ev_loss)},
+	[PS_EV_TLB] = {"tlb", sizeof(struct ps_ev_tlb)},
 };
 
 size_t event_min_size(unsigned int type)

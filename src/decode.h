@@ -16,6 +16,7 @@ union ps_event {
 	struct ps_ev_vmstat vmstat;
 	struct ps_ev_mark mark;
 	struct ps_ev_loss loss;
+	struct ps_ev_tlb tlb;
 	unsigned char raw[512];
 };
 

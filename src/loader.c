@@ -14,6 +14,7 @@
 
 #include "pins_sys.skel.h"
 #include "pins_fn.skel.h"
+#include "tlb.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
@@ -22,6 +23,7 @@ static const struct {
 } objs[] = {
 	{"pins_sys", pins_sys_bpf__elf_bytes},
 	{"pins_fn", pins_fn_bpf__elf_bytes},
+	{"tlb", tlb_bpf__elf_bytes},
 };
 
 /* Maps that several objects declare and that must be one map: the first loaded object's copy

@@ -3,6 +3,7 @@
 #include "hooks.h"
 #include "json.h"
 #include "report_sections.h"
+#include "report_tlb.h"
 #include "rows.h"
 #include "util.h"
 
@@ -162,6 +163,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	json_u64(j, "unmatched_releases", a->pins.orphan_unpins);
 	json_obj_end(j);
 	report_sections_json(j, a, rows, n, o->syms);
+	report_tlb_json(j, a);
 	json_obj_end(j);
 	json_free(j);
 }
@@ -241,6 +243,7 @@ void report_print(FILE *out, struct agg *a, const struct report_opts *o)
 	} else {
 		print_text(out, a, rows, n, ps, np);
 		report_sections_text(out, a, rows, n, o->syms);
+		report_tlb_text(out, a);
 	}
 	free(rows);
 	free(ps);

@@ -623,17 +623,17 @@ void rows_json_shortterm(struct json *j, const struct hist *h)
 {
 	unsigned int last = 0;
 
-	json_u64(j, "shortterm_pins_released", h->count);
+	json_u64(j, "shortterm_pins_released", hist_count(h));
 	json_u64(j, "shortterm_hold_ns_p50", hist_quantile(h, 0.5));
 	json_u64(j, "shortterm_hold_ns_p99", hist_quantile(h, 0.99));
 	json_u64(j, "shortterm_hold_ns_max", h->max);
 	/* Element i counts pins held [2^i, 2^(i+1)) ns; trailing empty buckets are left out. */
-	for (unsigned int i = 0; i < HIST_BUCKETS; i++)
-		if (h->bucket[i])
+	for (unsigned int i = 0; i < HIST_SLOTS; i++)
+		if (h->slot[i])
 			last = i + 1;
 	json_arr_begin(j, "shortterm_hold_ns_log2");
 	for (unsigned int i = 0; i < last; i++)
-		json_u64(j, NULL, h->bucket[i]);
+		json_u64(j, NULL, h->slot[i]);
 	json_arr_end(j);
 }
 
@@ -656,14 +656,14 @@ void rows_text_shortterm(FILE *out, const struct holder_row *rows, int n)
 		const struct hist *h = rows[i].shortterm_ns ? rows[i].shortterm_ns : &no_hist;
 		char p50[32], p99[32], max[32];
 
-		if (!h->count)
+		if (!hist_count(h))
 			continue;
 		if (!any)
 			fprintf(out, "\nshort-term pins released during the run (hold time):\n");
 		any = true;
 		fprintf(out,
 			"  pid %" PRIu32 " %s (%s): %" PRIu64 " pins, p50 < %s, p99 < %s, max %s\n",
-			rows[i].pid, rows[i].comm, rows[i].subsystem, h->count,
+			rows[i].pid, rows[i].comm, rows[i].subsystem, hist_count(h),
 			fmt_ns(hist_quantile(h, 0.5), p50, sizeof(p50)),
 			fmt_ns(hist_quantile(h, 0.99), p99, sizeof(p99)),
 			fmt_ns(h->max, max, sizeof(max)));

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "seed.h"
+#include "tlb_poll.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -47,6 +48,7 @@ struct run {
 	unsigned int since_check;
 	int stop;
 	int holders_fd;
+	struct tlb_poll *tlb;
 };
 
 static void emit(struct run *r, union ps_event *e)
@@ -54,6 +56,11 @@ static void emit(struct run *r, union ps_event *e)
 	agg_apply(r->a, e);
 	if (r->sink->on_event && r->sink->on_event(r->sink->ctx, e))
 		r->stop = 1;
+}
+
+static void emit_tlb_cb(void *ctx, union ps_event *e)
+{
+	emit(ctx, e);
 }
 
 /* Seeded records: their holders' exits must be reported too. */
@@ -335,6 +342,12 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
 	cfg.foll_longterm = kfeat_foll_longterm(&k);
+	cfg.flush_tlb_func = kfeat_ksym("flush_tlb_func");
+	cfg.do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
+	cfg.do_kernel_range_flush = kfeat_ksym("do_kernel_range_flush");
+	cfg.kvm_ack_kick = kfeat_ksym("ack_kick");
+	cfg.kvm_vm_ioctl = kfeat_ksym("kvm_vm_ioctl");
+	cfg.kvm_vcpu_ioctl = kfeat_ksym("kvm_vcpu_ioctl");
 	/* Tiers are chosen and symbols resolved: libbpf parses vmlinux BTF again to load, so do
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();
@@ -360,6 +373,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	emit_mark(&r, PS_MARK_READY);
 	/* Seeding reads its own records back from the ring: give it a second, not forever. */
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
+	r.tlb = tlb_poll_new(r.l);
+	tlb_poll_start(r.tlb, a);
 	if (!o->no_seed) {
 		seed_all(&r, choices, n);
 		ring_buffer__consume(rb);
@@ -399,6 +414,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 				next_tick = now_mono_ns() + interval;
 			/* A scan of every process costs ~10 ms per 1000: not every tick. */
 			sample_procfs(&r, ++ticks % 10 == 0);
+			tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 			emit_loss(&r);
 			emit_mark(&r, PS_MARK_TICK);
 			if (sink->on_tick && sink->on_tick(sink->ctx, a))
@@ -409,10 +425,12 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.break_at = now_mono_ns() + NSEC_PER_SEC / 10;
 	ring_buffer__consume(rb);
 	sample_procfs(&r, true);
+	tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 	emit_loss(&r);
 	emit_mark(&r, PS_MARK_END);
 	rc = 0;
 out:
+	tlb_poll_free(r.tlb);
 	ring_buffer__free(rb);
 	loader_free(r.l);
 	kfeat_free(&k);

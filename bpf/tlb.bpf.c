@@ -1,0 +1,709 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * TLB flushes and their shootdown IPIs at the raw tracepoint tier, aggregated in BPF.
+ *
+ * One flush on x86, as the tracepoints show it (6.12+; 6.1 lacks the csd and ipi events):
+ *   sender CPU:   tlb_flush(4 "remote IPI send", pages)       native_flush_tlb_multi()
+ *                 csd_queue_cpu(target, flush_tlb_func, csd)   once per CPU still to flush
+ *                 ipi_send_cpu / ipi_send_cpumask              only if the target's queue was empty
+ *                 csd_function_entry(flush_tlb_func, NULL)     the sender's own flush, run locally
+ *   target CPU:   csd_function_entry(flush_tlb_func, csd)      the shootdown: /proc/interrupts TLB
+ *                 tlb_flush(1 "remote shootdown" | 5 "wrong CPU")
+ *                 csd_function_exit(flush_tlb_func, csd)
+ * The target runs the handler in whatever task it interrupted, so the cause is taken on the
+ * sender (its syscall, or the kernel thread it is) and found again by the target through the
+ * csd: csd->info is the sender's flush_tlb_info, whose initiating_cpu names the sender, whose
+ * per-CPU state holds the cause while it waits for its targets. The flushed mm comes from the
+ * same flush_tlb_info, so a flush made by khugepaged is charged to the process whose mm it was.
+ *
+ * Counters go to per-CPU accumulator slots, folded into a per-CPU hash keyed by (tgid, cause)
+ * when a slot changes hands, and to one per-CPU array of global counters; user space reads all
+ * of them every tick. Nothing goes through the ring buffer per event. tlb_flush reason 0 (task
+ * switch) fires on every switch of mm: it only bumps a per-CPU counter.
+ */
+#include "common.bpf.h"
+#include "tlb.h"
+
+#define PF_KTHREAD    0x00200000
+#define TLB_FLUSH_ALL (~0UL)
+#define ENOSYS	      38
+#define MAX_SYSCALL   1024
+#define TLB_STATS_MAX 4096
+#define PAGE_SHIFT    12
+
+enum {
+	R_TASK_SWITCH = 0,
+	R_REMOTE_SHOOTDOWN = 1,
+	R_LOCAL_SHOOTDOWN = 2,
+	R_LOCAL_MM_SHOOTDOWN = 3,
+	R_REMOTE_SEND_IPI = 4,
+	R_REMOTE_WRONG_CPU = 5,
+};
+
+/* Per (tgid, cause); per-CPU so the sender and the target never share a cache line. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TLB_STATS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tlb_key);
+	__type(value, struct tlb_val);
+} tlb_stats SEC(".maps");
+
+/* Set by user space: tlb_watch has entries (the lookup is skipped otherwise). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tlb_conf);
+} tlb_conf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TLB_ACC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tlb_acc);
+} tlb_acc SEC(".maps");
+
+/* A zeroed value to create entries from (a value this large does not fit on the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tlb_val);
+} tlb_zero SEC(".maps");
+
+/* System-wide counters, everything after `ready`, whatever the filter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ps_tlb_counts);
+} tlb_global SEC(".maps");
+
+struct cpu_state {
+	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), learnt
+	 * from the first shootdown it queues: kallsyms has no per-CPU symbols to find it by. */
+	__u64 fti;
+	/* Sender side: the flush this CPU is sending. Targets read it (bpf_map_lookup_percpu_elem)
+	 * while the sender waits for them, so it is stable when they look. */
+	struct tlb_key send_key;
+	__u64 send_ts;	     /* first shootdown of the flush queued */
+	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
+	__u8 send_valid;
+	__u8 send_skip;	    /* filtered out */
+	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
+	__u8 send_queued;   /* send_ts is set */
+	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
+	/* Target side: inside a shootdown handler. */
+	__u8 handling;
+	__u8 handle_r1, handle_r5; /* tlb_flush reasons 1 and 5 seen in it */
+	struct tlb_key handle_key;
+	__u64 handle_ts;
+	__u64 handle_dlv; /* queued -> entered, 0 unknown */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_state);
+} tlb_cpu SEC(".maps");
+
+/* Pinned (or converting) ranges per process, written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct tlb_watch);
+} tlb_watch SEC(".maps");
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r < PS_TLB_HIST_SLOTS ? r : PS_TLB_HIST_SLOTS - 1;
+}
+
+static __always_inline struct ps_tlb_counts *global(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tlb_global, &zero);
+}
+
+static __always_inline struct cpu_state *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tlb_cpu, &zero);
+}
+
+static __always_inline bool key_wanted(const struct tlb_key *k)
+{
+	if (k->tgid == cfg.self_tgid && k->tgid)
+		return false;
+	return !cfg.filter_tgid || k->tgid == cfg.filter_tgid;
+}
+
+/* The tlb_stats entry of k, created (with comm) if missing. */
+static __always_inline struct tlb_val *stat_of(const struct tlb_key *k, const char *comm)
+{
+	struct tlb_val *v = bpf_map_lookup_elem(&tlb_stats, k);
+	__u32 zero = 0;
+	void *z;
+
+	if (v)
+		return v;
+	z = bpf_map_lookup_elem(&tlb_zero, &zero);
+	if (!z)
+		return NULL;
+	if (bpf_map_update_elem(&tlb_stats, k, z, BPF_NOEXIST)) {
+		v = bpf_map_lookup_elem(&tlb_stats, k);
+		if (!v)
+			ps_drop(PS_DROP_MAP_FULL);
+		return v;
+	}
+	v = bpf_map_lookup_elem(&tlb_stats, k);
+	if (v)
+		__builtin_memcpy(v->comm, comm, sizeof(v->comm));
+	return v;
+}
+
+#define VAL_WORDS ((sizeof(struct ps_tlb_counts) + sizeof(((struct tlb_val *)0)->hist)) / 8)
+
+/* Move a slot's counts into tlb_stats and empty it. */
+static __always_inline void fold(struct tlb_acc *a)
+{
+	struct tlb_val *v;
+	__u64 *d, *s = (__u64 *)&a->v;
+
+	a->used = 0;
+	barrier();
+	v = stat_of(&a->key, a->v.comm);
+	d = (__u64 *)v;
+	for (int i = 0; i < VAL_WORDS; i++) {
+		if (d)
+			d[i] += s[i];
+		s[i] = 0;
+	}
+}
+
+/* Where to count for key k on this CPU: its accumulator slot. */
+static __always_inline struct tlb_val *acc_of(const struct tlb_key *k, const char *kcomm)
+{
+	__u32 slot = (k->tgid ^ ((__u32)k->cause * 0x9e37)) & (TLB_ACC_SLOTS - 1);
+	struct tlb_acc *a = bpf_map_lookup_elem(&tlb_acc, &slot);
+
+	if (!a)
+		return NULL;
+	if (a->used && a->key.tgid == k->tgid && a->key.cause == k->cause)
+		return &a->v;
+	if (a->used)
+		fold(a);
+	a->key.tgid = k->tgid;
+	a->key.cause = k->cause;
+	a->key.pad = 0;
+	if (!kcomm || bpf_probe_read_kernel_str(a->v.comm, sizeof(a->v.comm), kcomm) < 0)
+		a->v.comm[0] = 0;
+	barrier();
+	a->used = 1;
+	return &a->v;
+}
+
+static __always_inline __u16 kthread_cause(struct task_struct *t)
+{
+	char c[8] = {};
+
+	bpf_probe_read_kernel(c, sizeof(c), t->comm);
+	if (c[0] == 'k' && c[1] == 'h' && c[2] == 'u' && c[3] == 'g' && c[4] == 'e')
+		return PS_TLB_C_KHUGEPAGED;
+	if (c[0] == 'k' && c[1] == 's' && c[2] == 'm' && c[3] == 'd' && c[4] == 0)
+		return PS_TLB_C_KSM;
+	if (c[0] == 'k' && c[1] == 'c' && c[2] == 'o' && c[3] == 'm' && c[4] == 'p')
+		return PS_TLB_C_COMPACTION;
+	if (c[0] == 'k' && c[1] == 's' && c[2] == 'w' && c[3] == 'a' && c[4] == 'p')
+		return PS_TLB_C_RECLAIM;
+	return PS_TLB_C_KTHREAD;
+}
+
+/* Is fd of the current task a KVM VM or vCPU? (the ioctl that flushed) */
+static __always_inline bool fd_is_kvm(struct task_struct *t, __u64 fd)
+{
+	struct file **fds, *f = NULL;
+	__u64 ioctl_fn;
+
+	if (!cfg.kvm_vm_ioctl && !cfg.kvm_vcpu_ioctl)
+		return false;
+	if (fd >= BPF_CORE_READ(t, files, fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(t, files, fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return false;
+	ioctl_fn = (__u64)BPF_CORE_READ(f, f_op, unlocked_ioctl);
+	return ioctl_fn && (ioctl_fn == cfg.kvm_vm_ioctl || ioctl_fn == cfg.kvm_vcpu_ioctl);
+}
+
+/*
+ * What the current task is doing. A task inside a syscall has the syscall number in
+ * orig_ax and -ENOSYS in ax (set at entry, replaced by the return value at exit); a page fault
+ * has its error code in orig_ax and the user's rax in ax.
+ */
+static __always_inline __u16 cause_of(struct task_struct *t)
+{
+	struct pt_regs *regs;
+	__u64 nr, ax;
+
+	if (t->flags & PF_KTHREAD)
+		return kthread_cause(t);
+	regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return PS_TLB_C_FAULT;
+	nr = regs->orig_ax;
+	ax = regs->ax;
+	if (ax != (__u64)-ENOSYS || nr >= MAX_SYSCALL)
+		return PS_TLB_C_FAULT;
+	switch (nr) {
+	case 9:
+		return PS_TLB_C_MMAP;
+	case 10:  /* mprotect */
+	case 329: /* pkey_mprotect */
+		return PS_TLB_C_MPROTECT;
+	case 11:
+		return PS_TLB_C_MUNMAP;
+	case 12:
+		return PS_TLB_C_BRK;
+	case 25:
+		return PS_TLB_C_MREMAP;
+	case 28:  /* madvise */
+	case 440: /* process_madvise */
+		return PS_TLB_C_MADVISE;
+	case 237: /* mbind */
+	case 256: /* migrate_pages */
+	case 279: /* move_pages */
+		return PS_TLB_C_MIGRATION;
+	case 16:
+		return fd_is_kvm(t, regs->di) ? PS_TLB_C_KVM : PS_TLB_C_IOCTL;
+	case 285:
+		return PS_TLB_C_FALLOCATE;
+	case 56:  /* clone */
+	case 57:  /* fork */
+	case 58:  /* vfork */
+	case 435: /* clone3 */
+		return PS_TLB_C_FORK;
+	case 59:  /* execve */
+	case 322: /* execveat */
+		return PS_TLB_C_EXEC;
+	case 60:  /* exit */
+	case 231: /* exit_group */
+		return PS_TLB_C_EXIT;
+	case 425: /* io_uring_setup */
+	case 426: /* io_uring_enter */
+	case 427: /* io_uring_register */
+		return PS_TLB_C_IO_URING;
+	}
+	return PS_TLB_C_SYSCALL | nr;
+}
+
+struct fti_head {
+	struct mm_struct *mm;
+	unsigned long start, end;
+};
+
+struct flush_req {
+	struct tlb_key key;
+	const char *comm;
+	__u64 start, end;
+	bool has_range;
+};
+
+/*
+ * The process whose mm this CPU is flushing, and the cause. The mm and the range come from
+ * this CPU's flush_tlb_info once its address is known; before that the mm is the task's own.
+ */
+static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct mm_struct *mm = NULL;
+
+	r->key.tgid = t->tgid;
+	r->key.cause = cause_of(t);
+	r->key.pad = 0;
+	r->comm = t->comm;
+	r->has_range = false;
+	if (cs && cs->fti) {
+		struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
+		struct fti_head h;
+
+		/* mm, start, end are adjacent on every kernel pinscope knows: one read */
+		if (!bpf_core_read(&h, sizeof(h), &fi->mm)) {
+			mm = h.mm;
+			r->start = h.start;
+			r->end = h.end;
+			r->has_range = mm != NULL;
+		}
+	} else if (t->mm) {
+		r->start = 0;
+		r->end = TLB_FLUSH_ALL;
+		r->has_range = true; /* range unknown: any pinned range may be hit */
+	}
+	if (mm && mm != t->mm && bpf_core_field_exists(mm->owner)) {
+		struct task_struct *owner = BPF_CORE_READ(mm, owner);
+
+		if (owner) {
+			r->key.tgid = BPF_CORE_READ(owner, tgid);
+			r->comm = owner->comm;
+		}
+	}
+}
+
+static __always_inline void check_pinned(struct tlb_val *v, const struct flush_req *r)
+{
+	struct tlb_watch *w;
+	struct tlb_conf *conf;
+	__u32 tgid = r->key.tgid, zero = 0;
+	__u64 pages = 0;
+	bool hit = false;
+
+	if (!r->has_range)
+		return;
+	conf = bpf_map_lookup_elem(&tlb_conf, &zero);
+	if (!conf || !conf->watching)
+		return;
+	w = bpf_map_lookup_elem(&tlb_watch, &tgid);
+	if (!w)
+		return;
+	for (int i = 0; i < TLB_WATCH_RANGES; i++) {
+		__u64 s, e;
+
+		if (i >= w->n)
+			break;
+		s = w->start[i] > r->start ? w->start[i] : r->start;
+		e = w->end[i] < r->end ? w->end[i] : r->end;
+		if (s < e) {
+			hit = true;
+			pages += (e - s) >> PAGE_SHIFT;
+		}
+	}
+	if (hit) {
+		v->c.on_pinned++;
+		v->c.on_pinned_pages += pages;
+	}
+}
+
+/* Reasons 2, 3, 4: this CPU flushes (locally) or asks others to. */
+static __always_inline void on_flush_request(__u32 reason, __u64 pages)
+{
+	struct cpu_state *cs = cpu_state();
+	struct flush_req r;
+	struct tlb_val *v;
+
+	if (!cs)
+		return;
+	/* The sender's own part of the flush it just sent: same key, counted once as a flush. */
+	if (cs->local_of_send && reason != R_REMOTE_SEND_IPI) {
+		if (cs->send_skip)
+			return;
+		v = acc_of(&cs->send_key, NULL);
+		if (v) {
+			v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+			if (pages != TLB_FLUSH_ALL)
+				v->c.local_pages += pages;
+		}
+		return;
+	}
+	sender_key(&r, cs);
+	if (reason == R_REMOTE_SEND_IPI) {
+		cs->send_key = r.key;
+		cs->send_valid = 1;
+		cs->send_armed = 0;
+		cs->send_queued = 0;
+		cs->send_skip =
+			!key_wanted(&r.key) ||
+			(cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup);
+		if (cs->send_skip)
+			return;
+	} else if (!key_wanted(&r.key) ||
+		   (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup)) {
+		return;
+	}
+	v = acc_of(&r.key, r.comm);
+	if (!v)
+		return;
+	v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+	if (reason == R_REMOTE_SEND_IPI) {
+		if (pages == TLB_FLUSH_ALL)
+			v->c.full++;
+		else
+			v->c.pages += pages;
+	} else if (pages != TLB_FLUSH_ALL) {
+		v->c.local_pages += pages;
+	}
+	check_pinned(v, &r);
+}
+
+/* Reasons 1, 5: inside a shootdown handler; counted when it exits. */
+static __always_inline void on_flush_remote(__u32 reason)
+{
+	struct cpu_state *cs = cpu_state();
+	struct tlb_key unknown = {};
+	struct tlb_val *v;
+
+	if (cs && cs->handling) {
+		if (reason == R_REMOTE_SHOOTDOWN)
+			cs->handle_r1++;
+		else
+			cs->handle_r5++;
+		return;
+	}
+	if (cfg.filter_tgid)
+		return;
+	v = acc_of(&unknown, NULL);
+	if (v)
+		v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+}
+
+SEC("raw_tp/tlb_flush")
+int BPF_PROG(tlb_flush_rtp, int reason_arg, unsigned long pages)
+{
+	__u32 reason = (__u32)reason_arg;
+	struct ps_tlb_counts *g;
+
+	if (!ready)
+		return 0;
+	g = global();
+	if (!g)
+		return 0;
+	if (reason == R_TASK_SWITCH) {
+		g->reason[R_TASK_SWITCH]++;
+		return 0;
+	}
+	if (reason >= PS_TLB_REASONS)
+		return 0;
+	reason &= PS_TLB_REASONS - 1; /* for the verifier */
+	g->reason[reason]++;
+	if (reason == R_REMOTE_SHOOTDOWN || reason == R_REMOTE_WRONG_CPU)
+		on_flush_remote(reason);
+	else
+		on_flush_request(reason, pages);
+	return 0;
+}
+
+static __always_inline bool is_kernel_flush(__u64 fn)
+{
+	return fn && (fn == cfg.do_flush_tlb_all || fn == cfg.do_kernel_range_flush);
+}
+
+/* Read-only typed views of kernel pointers (inlined by the verifier; 6.2+, as the csd and
+ * ipi tracepoints are). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+SEC("raw_tp/csd_queue_cpu")
+int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *func, void *csd)
+{
+	__u64 fn = (__u64)func;
+	struct ps_tlb_counts *g;
+	struct cpu_state *cs;
+
+	if (!ready)
+		return 0;
+	cs = cpu_state();
+	g = global();
+	if (!cs || !g)
+		return 0;
+	if (fn != cfg.flush_tlb_func) {
+		cs->send_armed = 0;
+		if (fn && fn == cfg.kvm_ack_kick) {
+			struct task_struct *t = bpf_get_current_task_btf();
+			struct tlb_key k = {.tgid = t->tgid, .cause = PS_TLB_C_KVM};
+			struct tlb_val *v;
+
+			g->kvm_kicks++;
+			if (!key_wanted(&k))
+				return 0;
+			v = acc_of(&k, t->comm);
+			if (v)
+				v->c.kvm_kicks++;
+		} else if (is_kernel_flush(fn)) {
+			g->ipis++;
+		}
+		return 0;
+	}
+	g->ipis++;
+	if (!cs->fti) {
+		struct __call_single_data *c =
+			bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+
+		cs->fti = (__u64)c->info;
+	}
+	if (!cs->send_queued) {
+		cs->send_ts = bpf_ktime_get_ns();
+		cs->send_queued = 1;
+	}
+	cs->send_armed = 1;
+	cs->send_callsite = callsite;
+	return 0;
+}
+
+static __always_inline void on_ipi_sent(unsigned long callsite, __u64 n)
+{
+	struct cpu_state *cs = cpu_state();
+	struct ps_tlb_counts *g;
+
+	if (!cs || !cs->send_armed)
+		return;
+	cs->send_armed = 0;
+	if (callsite != cs->send_callsite)
+		return;
+	g = global();
+	if (g)
+		g->hw_ipis += n;
+}
+
+SEC("raw_tp/ipi_send_cpu")
+int BPF_PROG(tlb_ipi_cpu_rtp, unsigned int cpu, unsigned long callsite, void *callback)
+{
+	if (ready)
+		on_ipi_sent(callsite, 1);
+	return 0;
+}
+
+SEC("raw_tp/ipi_send_cpumask")
+int BPF_PROG(tlb_ipi_mask_rtp, const struct cpumask *mask, unsigned long callsite, void *callback)
+{
+	__u64 bits[4] = {};
+	__u64 n = 0;
+
+	if (!ready)
+		return 0;
+	bpf_probe_read_kernel(bits, sizeof(bits), mask);
+	for (int i = 0; i < 4; i++)
+		n += __builtin_popcountll(bits[i]);
+	on_ipi_sent(callsite, n);
+	return 0;
+}
+
+/* The sender of a shootdown: flush_tlb_info.initiating_cpu, whose cpu_state says who asked. */
+static __always_inline bool sender_of(void *csd, struct cpu_state *cs, __u64 now)
+{
+	struct __call_single_data *c =
+		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+	struct flush_tlb_info *fi;
+	struct cpu_state *s;
+	__u32 zero = 0, cpu;
+	void *info = c->info;
+
+	if (!info)
+		return false;
+	fi = bpf_rdonly_cast(info, bpf_core_type_id_kernel(struct flush_tlb_info));
+	cpu = fi->initiating_cpu;
+	s = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
+	if (!s || !s->send_valid || s->fti != (__u64)info)
+		return false;
+	if (s->send_skip)
+		return true; /* filtered: handling stays off */
+	cs->handle_key = s->send_key;
+	cs->handle_dlv = s->send_queued && now > s->send_ts ? now - s->send_ts : 0;
+	cs->handling = 1;
+	return true;
+}
+
+SEC("raw_tp/csd_function_entry")
+int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
+{
+	__u64 fn = (__u64)func, now;
+	struct ps_tlb_counts *g;
+	struct cpu_state *cs;
+
+	if (!ready)
+		return 0;
+	if (fn != cfg.flush_tlb_func && !is_kernel_flush(fn))
+		return 0;
+	cs = cpu_state();
+	g = global();
+	if (!g || !cs)
+		return 0;
+	/* csd NULL: the sender running its own part of the flush. */
+	if (!csd) {
+		cs->local_of_send = fn == cfg.flush_tlb_func && cs->send_valid;
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	cs->handling = 0;
+	cs->handle_r1 = cs->handle_r5 = 0;
+	cs->handle_ts = now;
+	if (fn != cfg.flush_tlb_func) {
+		g->kernel_flushes++;
+		if (cfg.filter_tgid)
+			return 0;
+		cs->handle_key.tgid = 0;
+		cs->handle_key.cause = PS_TLB_C_KERNEL;
+		cs->handle_key.pad = 0;
+		cs->handle_dlv = 0;
+		cs->handling = 1;
+		return 0;
+	}
+	g->shootdowns++;
+	if (sender_of(csd, cs, now) || cfg.filter_tgid)
+		return 0;
+	cs->handle_key.tgid = 0;
+	cs->handle_key.cause = PS_TLB_C_UNKNOWN;
+	cs->handle_key.pad = 0;
+	cs->handle_dlv = 0;
+	cs->handling = 1;
+	return 0;
+}
+
+SEC("raw_tp/csd_function_exit")
+int BPF_PROG(tlb_csd_exit_rtp, void *func, void *csd)
+{
+	__u64 fn = (__u64)func, now;
+	struct cpu_state *cs;
+	struct tlb_val *v;
+
+	if (!ready || (fn != cfg.flush_tlb_func && !is_kernel_flush(fn)))
+		return 0;
+	cs = cpu_state();
+	if (!cs)
+		return 0;
+	if (!csd) {
+		cs->local_of_send = 0;
+		return 0;
+	}
+	if (!cs->handling)
+		return 0;
+	cs->handling = 0;
+	now = bpf_ktime_get_ns();
+	v = acc_of(&cs->handle_key, NULL);
+	if (!v)
+		return 0;
+	v->c.shootdowns++;
+	v->c.reason[R_REMOTE_SHOOTDOWN] += cs->handle_r1;
+	v->c.reason[R_REMOTE_WRONG_CPU] += cs->handle_r5;
+	if (cs->handle_dlv)
+		v->hist[PS_TLB_H_DELIVERY][log2_slot(cs->handle_dlv)]++;
+	if (now > cs->handle_ts)
+		v->hist[PS_TLB_H_HANDLING][log2_slot(now - cs->handle_ts)]++;
+	return 0;
+}
