@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pins_sys.skel.h"
+#include "gmem_sys.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
@@ -20,6 +21,7 @@ static const struct {
 	const void *(*elf)(size_t *sz);
 } objs[] = {
 	{"pins_sys", pins_sys_bpf__elf_bytes},
+	{"gmem_sys", gmem_sys_bpf__elf_bytes},
 };
 
 #define MAX_LINKS 64
