@@ -8,6 +8,7 @@
 #include "agg.h"
 #include "alert.h"
 #include "log.h"
+#include "procfs.h"
 #include "session.h"
 #include "util.h"
 
@@ -190,11 +191,12 @@ static void out_exec(void *ctx, const struct ps_alert *al)
 
 static void vmm_pins(struct watch *w, uint32_t tgid)
 {
-	const struct proc_ent *p = htab_find(&w->a->pins.procs, tgid, 0);
 	const struct holder_ent *h;
+	__u64 vmpin, vmlck;
 	int64_t kb = 0;
 
-	w->al.vmpin_kb = p && p->sampled && p->alive ? (int64_t)p->vmpin_kb : -1;
+	/* The kernel's count now, read for the alert (the periodic sample may be older). */
+	w->al.vmpin_kb = procfs_status(tgid, &vmpin, &vmlck) ? -1 : (int64_t)vmpin;
 	for (size_t it = 0; (h = htab_next(&w->a->pins.holders, &it));)
 		if (h->tgid == tgid)
 			kb += h->acct_pages * 4;

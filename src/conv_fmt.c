@@ -97,7 +97,7 @@ void blocker_fields(const struct gmem_blocker *b_, uint64_t now, conv_kv_fn fn, 
 	}
 	KV_S("pinned_before_start", b_->oldest_ns ? "no" : "yes");
 	KV_U("pinned_age_ns", b_->oldest_ns ? age(now, b_->oldest_ns) : 0);
-	for (int i = 0; i < b_->nr_ustack && i < PS_MAX_STACK; i++)
+	for (int i = 0; i < b_->nr_ustack && i < PS_MAX_STACK && b_->ustack[i]; i++)
 		n += snprintf(st + n, sizeof(st) - n, "%s0x%" PRIx64, i ? "," : "", b_->ustack[i]);
 	KV_S("ustack", st);
 }
