@@ -278,9 +278,10 @@ struct ps_cfg {
 	__u64 hugetlbfs_mmap;	 /* kallsyms: hugetlbfs_file_mmap */
 	__u32 max_bufs;		 /* bound on buffers walked per io_uring call */
 	__u32 pad0;
-	__u64 kvm_vm_ioctl;   /* kallsyms: kvm_vm_ioctl, names a VM fd */
-	__u64 kvm_vcpu_ioctl; /* kallsyms: kvm_vcpu_ioctl, names a vCPU fd */
-	__u64 kvm_dev_ioctl;  /* kallsyms: kvm_dev_ioctl, names /dev/kvm */
+	__u64 kvm_vm_ioctl;	/* kallsyms: kvm_vm_ioctl, names a VM fd */
+	__u64 kvm_vcpu_ioctl;	/* kallsyms: kvm_vcpu_ioctl, names a vCPU fd */
+	__u64 kvm_dev_ioctl;	/* kallsyms: kvm_dev_ioctl, names /dev/kvm */
+	__u64 kvm_gmem_release; /* kallsyms: names a guest_memfd, mmap-able or not (6.8+) */
 };
 
 #endif /* PINSCOPE_EVENTS_H */

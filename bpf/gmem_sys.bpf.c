@@ -136,6 +136,10 @@ static __always_inline int file_kind(struct file *f)
 		if (fn == cfg.kvm_dev_ioctl)
 			return FK_DEV;
 	}
+	/* guest_memfd is mmap-able only from 6.18; its release names it on every kernel. */
+	fn = (__u64)BPF_CORE_READ(op, release);
+	if (fn && fn == cfg.kvm_gmem_release)
+		return FK_GMEM;
 	fn = (__u64)BPF_CORE_READ(op, mmap);
 	if (fn && fn == cfg.kvm_gmem_mmap)
 		return FK_GMEM;

@@ -23,7 +23,7 @@ const struct ps_hook ps_hooks_gmem[] = {
 			{
 				{PS_TIER_FENTRY, "kvm_gmem_create", "gmem_create_fexit", NULL},
 				{PS_TIER_SYSCALL, IOCTL_EXIT, PROG_EXIT,
-				 "kvm_dev_ioctl,kvm_vm_ioctl,kvm_gmem_mmap"},
+				 "kvm_dev_ioctl,kvm_vm_ioctl,kvm_gmem_release"},
 			},
 		.blind = "guest_memfd files made inside the kernel (none today) are missed",
 	},
@@ -37,7 +37,7 @@ const struct ps_hook ps_hooks_gmem[] = {
 				{PS_TIER_FENTRY, "kvm_gmem_bind,kvm_gmem_unbind", "gmem_bind_fexit",
 				 NULL},
 				{PS_TIER_SYSCALL, IOCTL_EXIT, PROG_EXIT,
-				 "kvm_vm_ioctl,kvm_gmem_mmap"},
+				 "kvm_vm_ioctl,kvm_gmem_release"},
 			},
 		.blind = "memslots that predate pinscope are not known (no procfs view of them)",
 	},
@@ -62,7 +62,7 @@ const struct ps_hook ps_hooks_gmem[] = {
 				{PS_TIER_FENTRY, "kvm_gmem_fallocate", "gmem_fallocate_fexit",
 				 NULL},
 				{PS_TIER_SYSCALL, "syscalls/sys_exit_fallocate",
-				 "gmem_fallocate_exit_tp", "kvm_gmem_mmap"},
+				 "gmem_fallocate_exit_tp", "kvm_gmem_release"},
 			},
 	},
 	{
@@ -74,7 +74,8 @@ const struct ps_hook ps_hooks_gmem[] = {
 				{PS_TIER_FENTRY, "kvm_gmem_release", "gmem_release_fentry", NULL},
 				{PS_TIER_SYSCALL,
 				 "syscalls/sys_enter_close,sched/sched_process_exit",
-				 "gmem_close_tp gmem_proc_exit_tp", "kvm_vm_ioctl,kvm_gmem_mmap"},
+				 "gmem_close_tp gmem_proc_exit_tp",
+				 "kvm_vm_ioctl,kvm_gmem_release"},
 			},
 		.blind = "a file kept open by a passed fd or a mapping is released later, unseen",
 	},
@@ -129,7 +130,7 @@ const struct ps_hook ps_hooks_gmem[] = {
 		.impls =
 			{
 				{PS_TIER_SYSCALL, IOCTL_BOTH, PROG_BOTH,
-				 "kvm_gmem_ioctl,kvm_gmem_mmap"},
+				 "kvm_gmem_ioctl,kvm_gmem_release"},
 			},
 		.blind = "needs a kernel with a guest_memfd ioctl (kvm_gmem_ioctl)",
 	},
