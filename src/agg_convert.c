@@ -184,10 +184,14 @@ static bool overlaps(uint64_t s1, uint64_t z1, uint64_t s2, uint64_t z2)
 	return s1 < s2 + z2 && s2 < s1 + z1;
 }
 
-/* Is asked entry a (a gpa range) inside request r's range? */
-static bool ask_covered(const struct conv_ent *a, const struct ps_ev_conv *r, bool to_priv)
+/*
+ * Is asked entry a (a gpa range) inside request r's range? Either direction answers a
+ * memory-fault exit: the VMM may make the page private as the guest's access wanted, or give
+ * up and make it shared (software-protected VMs do the latter for a gpa without guest_memfd).
+ */
+static bool ask_covered(const struct conv_ent *a, const struct ps_ev_conv *r)
 {
-	if (a->state != CONV_ASKED || a->to_private != to_priv || a->vm != r->vm)
+	if (a->state != CONV_ASKED || a->vm != r->vm)
 		return false;
 	if (gmem_iface(r->iface))
 		return a->fault_ino && a->fault_ino == r->ino && a->fault_dev == r->dev &&
@@ -196,13 +200,12 @@ static bool ask_covered(const struct conv_ent *a, const struct ps_ev_conv *r, bo
 }
 
 /* Asks covered by a request are taken over by it: its wait started with theirs. */
-static void take_over_asks(struct agg_convert *c, uint64_t id, const struct ps_ev_conv *r,
-			   bool to_priv)
+static void take_over_asks(struct agg_convert *c, uint64_t id, const struct ps_ev_conv *r)
 {
 	struct conv_ent *a, *e;
 
 	for (size_t it = 0; (a = htab_next(&c->open, &it));) {
-		if (!ask_covered(a, r, to_priv))
+		if (!ask_covered(a, r))
 			continue;
 		e = htab_find(&c->open, id, 0);
 		if (!e)
@@ -216,12 +219,12 @@ static void take_over_asks(struct agg_convert *c, uint64_t id, const struct ps_e
 
 /* The first ask a request covers becomes that request: same conversion, same id, and an
  * alert it already raised is not raised again. */
-static struct conv_ent *adopt_ask(struct agg_convert *c, const struct ps_ev_conv *r, bool to_priv)
+static struct conv_ent *adopt_ask(struct agg_convert *c, const struct ps_ev_conv *r)
 {
 	struct conv_ent *a;
 
 	for (size_t it = 0; (a = htab_next(&c->open, &it));)
-		if (ask_covered(a, r, to_priv))
+		if (ask_covered(a, r))
 			return a;
 	return NULL;
 }
@@ -234,7 +237,7 @@ static struct conv_ent *request_ent(struct agg_convert *c, const struct ps_ev_co
 
 	if (e)
 		return e;
-	e = adopt_ask(c, r, to_priv);
+	e = adopt_ask(c, r);
 	if (!e)
 		e = new_ent(c, &r->h, r->vm);
 	if (!e)
@@ -248,7 +251,7 @@ static struct conv_ent *request_ent(struct agg_convert *c, const struct ps_ev_co
 	e->size = r->size;
 	e->state = CONV_FAILED;
 	id = e->id;
-	take_over_asks(c, id, r, to_priv);
+	take_over_asks(c, id, r);
 	return htab_find(&c->open, id, 0);
 }
 
@@ -282,7 +285,7 @@ static void settle_range(struct agg_convert *c, const struct ps_ev_conv *r)
 
 	for (size_t it = 0; (e = htab_next(&c->open, &it));) {
 		if (e->state == CONV_ASKED) {
-			if (ask_covered(e, r, r->to_private))
+			if (ask_covered(e, r))
 				resolve(c, e, CONV_DONE, r->h.ts_ns);
 			continue;
 		}
@@ -356,8 +359,8 @@ static void on_fault_exit(struct agg_convert *c, const struct ps_ev_vm_exit *x)
 		ino = 0;
 	/* Already asked, or already requested by a covering request? */
 	for (size_t it = 0; (e = htab_next(&c->open, &it));) {
-		if (e->vm != x->vm || e->to_private != to_priv)
-			continue;
+		if (e->vm != x->vm)
+			continue; /* either direction answers it (see ask_covered) */
 		if ((e->state == CONV_ASKED && e->start == x->gpa && e->size == x->size) ||
 		    (e->state != CONV_ASKED && !e->ino &&
 		     covers(e->start, e->size, x->gpa, x->size)) ||

@@ -201,6 +201,28 @@ UNIT_TEST(conv_crafted_fault_exit_unanswered_then_covering_request_takes_over)
 	agg_free(&a);
 }
 
+UNIT_TEST(conv_crafted_fault_exit_answered_the_other_way_is_done)
+{
+	struct agg a;
+	struct notes n;
+
+	CHECK(setup(&a, &n, 100 * MS, 0) == 0);
+	/* A private access to a gpa without guest_memfd: the VMM makes it shared, late. */
+	for (int i = 0; i < 5; i++)
+		fault_exit(&a, (1000 + i) * MS, GPA, 4096, true);
+	agg_convert_tick(&a.conv, 1150 * MS);
+	CHECK_EQ(n.stuck, 1);
+	CHECK_EQ(n.last_why, CONV_STUCK_UNANSWERED);
+	attempt(&a, 1300 * MS, GPA, 4096, false, 0);
+	CHECK_EQ(n.stuck, 1);
+	CHECK_EQ(n.resolved, 1);
+	CHECK_EQ(n.last_outcome, CONV_DONE);
+	CHECK_EQ(a.conv.recent[a.conv.nrecent - 1].fault_exits, 5);
+	CHECK_EQ(a.conv.recent[a.conv.nrecent - 1].to_private, 0);
+	CHECK_EQ(a.conv.open.count, 0);
+	agg_free(&a);
+}
+
 UNIT_TEST(conv_crafted_opposite_success_supersedes_stuck_one)
 {
 	struct agg a;
