@@ -282,6 +282,8 @@ struct ps_cfg {
 	__u64 kvm_vcpu_ioctl;	/* kallsyms: kvm_vcpu_ioctl, names a vCPU fd */
 	__u64 kvm_dev_ioctl;	/* kallsyms: kvm_dev_ioctl, names /dev/kvm */
 	__u64 kvm_gmem_release; /* kallsyms: names a guest_memfd, mmap-able or not (6.8+) */
+	__u32 no_cgroup;	/* kernel without CONFIG_CGROUPS: no cgroup-id helper */
+	__u32 pad1;
 };
 
 #endif /* PINSCOPE_EVENTS_H */
