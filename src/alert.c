@@ -67,7 +67,7 @@ static bool stuck(const struct ps_alert *al)
 
 void alert_text(FILE *out, const struct ps_alert *al)
 {
-	const struct conv_ent *c = al->c;
+	const struct conv_ent *c = &al->c;
 
 	if (!stuck(al)) {
 		fprintf(out, "pinscope: resolved conversion #%" PRIu64 ": %s: ", c->id,
@@ -103,7 +103,7 @@ void alert_json(FILE *out, const struct ps_alert *al)
 	json_str(j, "event", al->event);
 	json_u64(j, "seq", al->seq);
 	json_u64(j, "time_ns", al->wall_ns);
-	conv_json(j, "conversion", al->c, stuck(al) ? al->b : NULL, al->nb, al->now_ns);
+	conv_json(j, "conversion", &al->c, stuck(al) ? al->b : NULL, al->nb, al->now_ns);
 	if (stuck(al)) {
 		json_u64(j, "blocked_pages", al->blocked_pages);
 		if (al->vmpin_kb >= 0) {
@@ -186,7 +186,7 @@ char **alert_env(const struct ps_alert *al)
 	env_kv(&e, "seq", b, 1);
 	env_kv(&e, "dump", al->dump, 0);
 	e.prefix = "PINSCOPE_CONV_";
-	conv_fields(al->c, al->now_ns, env_kv, &e);
+	conv_fields(&al->c, al->now_ns, env_kv, &e);
 	e.prefix = "PINSCOPE_";
 	snprintf(b, sizeof(b), "%d", al->nb);
 	env_kv(&e, "blockers", b, 1);

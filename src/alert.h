@@ -5,8 +5,9 @@
  * VmPin against what pinscope attributes) and handed to every registered hook: the outputs
  * (stderr line, JSON line, --exec, syslog) and anything else that wants to hear about it.
  *
- * The flight recorder plugs in through alert_set_dumper(): on every stuck alert, before the
+ * A flight recorder plugs in through alert_set_dumper(): on every stuck alert, before the
  * outputs run, it is asked to write what it holds to a file, and the alert names that file.
+ * `watch --dump-dir` registers the one of src/flight.c.
  */
 #ifndef PS_ALERT_H
 #define PS_ALERT_H
@@ -24,7 +25,7 @@ struct ps_alert {
 	uint64_t seq;	   /* 1, 2, ... in this run */
 	uint64_t now_ns;   /* CLOCK_MONOTONIC */
 	uint64_t wall_ns;  /* CLOCK_REALTIME */
-	const struct conv_ent *c;
+	struct conv_ent c; /* as it was when the alert was raised */
 	struct gmem_blocker b[ALERT_MAX_BLOCKERS];
 	int nb;
 	uint64_t blocked_pages;

@@ -205,22 +205,30 @@ EOF
 	[ ! -e "$BATS_TEST_TMPDIR/env.resolved" ] # it exited at the alert
 }
 
-@test "--dump-dir: the alert names the dump file, or says why there is none" {
+@test "--dump-dir: each stuck alert names a flight-recorder dump that report reads back" {
 	start_vmm --pin-pages 8
-	start_pinscope watch -j -p "$VMM_PID" --retries 1 --dump-dir "$BATS_TEST_TMPDIR"
+	start_pinscope watch -j -p "$VMM_PID" --retries 2 --dump-dir "$BATS_TEST_TMPDIR"
 	vmm_go
-	wl_cmd "convert private 0x100000000 8 1" >/dev/null
-	wait_line "$PS_OUT" 10 '"event":"stuck"'
+	wl_cmd "convert private 0x100000000 8 2" >/dev/null
+	wl_cmd "convert shared 0x100000000 4 2" >/dev/null
+	wait_line "$PS_OUT" 10 '"seq":2,'
 	stop_pinscope
 	PS_PID=
-	python3 - "$PS_OUT" <<'PY'
-import json, os, sys
-a = json.loads(open(sys.argv[1]).readline())
-if a["dump"] is None:
-    assert a["dump_error"] == "this build has no flight recorder", a
-else:
-    assert os.path.getsize(a["dump"]) > 0, a
-PY
+	cat "$PS_OUT"
+	[ "$(grep -c '"event":"stuck"' "$PS_OUT")" -eq 2 ]
+	dumps=$(python3 -c "import json; print(' '.join(json.loads(l)['dump'] for l in open('$PS_OUT')))")
+	read -r d1 d2 <<<"$dumps"
+	[[ "$d1" == "$BATS_TEST_TMPDIR"/pinscope-alert-*-1.pstrace ]]
+	[[ "$d2" == "$BATS_TEST_TMPDIR"/pinscope-alert-*-2.pstrace ]]
+	[ -s "$d1" ] && [ -s "$d2" ]
+	# The first dump holds the two failed attempts that made the first alert, and the pin.
+	run "$PINSCOPE" report "$d1" -j
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r1.json"
+	PS_OUT=$BATS_TEST_TMPDIR/r1.json
+	rj "c=d['conversions']; assert (c['requests'], c['failed']) == (2, 2), c"
+	rj "p=[p for p in d['gmem']['processes'] if p['pid']==$VMM_PID][0]; assert p['calls']['convert']['errors']=={'ENOTTY': 2}, p"
+	rj "assert [h['pinned_pages'] for h in d['holders'] if h['pid']==$VMM_PID]==[8], d['holders']"
 }
 
 @test "watch usage errors exit 2 with one line naming the option" {
@@ -233,6 +241,8 @@ PY
 	[ "$status" -eq 2 ]
 	[[ "${lines[0]}" == "pinscope: watch: --exec: '/no/such/prog': No such file or directory" ]]
 	run "$PINSCOPE" watch --dump-dir /no/such/dir
+	[ "$status" -eq 2 ]
+	run "$PINSCOPE" watch --dump-window 10s
 	[ "$status" -eq 2 ]
 	run "$PINSCOPE" watch --help
 	[ "$status" -eq 0 ]
