@@ -149,7 +149,7 @@ s=$(grep '"event":"stuck"' "$WORK/watch.out")
 	*'"start":"'$(printf '0x%x' $PLAIN)'","size_bytes":4096,'*'"stuck_reason":"unanswered"'*) true ;;
 	*) false ;;
 	esac
-tap $? "watch: one stuck alert for $KMAX unanswered memory-fault exits at gpa $(printf '0x%x' $PLAIN)"
+tap $? "watch: one stuck alert (unanswered) for the memory-fault exits at gpa $(printf '0x%x' $PLAIN)"
 r=$(grep '"event":"resolved"' "$WORK/watch.out")
 [ $ok = 0 ] && [ "$(grep -c '"event":"resolved"' "$WORK/watch.out")" = 1 ] &&
 	case "$r" in
