@@ -408,7 +408,8 @@ static __always_inline void run_exit(struct file *f, long ret)
 	struct ps_ev_vm_exit *e;
 	__u32 reason;
 
-	if (!run)
+	/* Kernels before 6.8 have no memory-fault exit (and no such member). */
+	if (!run || !bpf_core_field_exists(run->memory_fault))
 		return;
 	reason = BPF_CORE_READ(run, exit_reason);
 	if (reason != PS_KVM_EXIT_MEMORY_FAULT)
@@ -439,7 +440,7 @@ int gmem_ioctl_exit_tp(struct syscall_trace_exit *ctx)
 	if (!ready)
 		return 0;
 	regs = uregs();
-	cmd = BPF_CORE_READ(regs, si);
+	cmd = regs->si;
 	if (!kvm_cmd(cmd))
 		return 0;
 	if (cmd == KVM_RUN && ret != -EFAULT && ret != -EHWPOISON)
