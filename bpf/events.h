@@ -179,6 +179,96 @@ struct ps_ev_loss {
 	__u64 malformed;	  /* records the decoder refused */
 };
 
+/* guest_memfd lifecycle (PS_EV_GMEM). Identities: vm is the kernel's struct kvm, a file is
+ * (dev, ino) of its inode. Sizes and offsets in bytes. */
+enum ps_gmem_kind {
+	PS_GMEM_VM_CREATE = 1, /* KVM_CREATE_VM: vm, fd */
+	PS_GMEM_CREATE,	       /* KVM_CREATE_GUEST_MEMFD: vm, fd, file, size, flags */
+	PS_GMEM_BIND,	/* KVM_SET_USER_MEMORY_REGION(2): slot, gpa, size, uaddr, file, offset */
+	PS_GMEM_MMAP,	/* mmap of a guest_memfd: uaddr, size, offset */
+	PS_GMEM_MUNMAP, /* munmap by a process that maps guest_memfd: uaddr, size */
+	PS_GMEM_ALLOC,	/* fallocate allocate: offset, size, flags = mode */
+	PS_GMEM_PUNCH,	/* fallocate PUNCH_HOLE: offset, size, flags = mode */
+	PS_GMEM_CLOSE,	/* close() of a guest_memfd or VM fd; PS_GMEM_F_LAST: released */
+	PS_GMEM_EXIT,	/* a process that used KVM exited: its VMs and files are released */
+	PS_GMEM_FAULT,	/* function tier: a fault on guest_memfd (host mapping or guest) */
+	PS_GMEM_INVALIDATE, /* function tier: guest mappings of a range invalidated */
+	PS_GMEM_ERROR,	    /* function tier: memory error (poison) on a guest_memfd folio */
+	PS_GMEM_KIND_MAX,
+};
+
+#define PS_GMEM_F_LAST 0x01 /* PS_GMEM_CLOSE: the last reference: the file is released */
+#define PS_GMEM_F_VM   0x02 /* PS_GMEM_CLOSE: the fd was a VM, not a guest_memfd */
+
+struct ps_ev_gmem {
+	struct ps_ev_hdr h;
+	__u64 vm;    /* struct kvm identity, 0 if unknown */
+	__u64 ino;   /* guest_memfd inode, 0 if none */
+	__u32 dev;   /* its superblock dev (kernel encoding) */
+	__s32 fd;    /* the fd used, -1 if none */
+	__u8 kind;   /* enum ps_gmem_kind */
+	__u8 gflags; /* PS_GMEM_F_* */
+	__u16 pad0;
+	__s32 err;    /* 0 or the positive errno of the call */
+	__u64 gpa;    /* BIND: guest physical base */
+	__u64 uaddr;  /* BIND: userspace_addr; MMAP, MUNMAP: address */
+	__u64 offset; /* in the guest_memfd */
+	__u64 size;
+	__u64 flags; /* CREATE: guest_memfd flags; BIND: memslot flags; ALLOC, PUNCH: mode */
+	__u32 slot;  /* BIND: as_id << 16 | slot id */
+	__u32 pad1;
+};
+
+/* Conversion requests (PS_EV_CONV): one REQUEST when the call starts, one RESULT when it ends. */
+enum ps_conv_phase {
+	PS_CONV_REQUEST = 1,
+	PS_CONV_RESULT,
+};
+
+enum ps_conv_iface {
+	PS_CONV_VM_ATTR = 1,  /* KVM_SET_MEMORY_ATTRIBUTES on the VM fd: start is a gpa */
+	PS_CONV_VM_ATTR2,     /* KVM_SET_MEMORY_ATTRIBUTES2 on the VM fd: gpa */
+	PS_CONV_GMEM_ATTR2,   /* KVM_SET_MEMORY_ATTRIBUTES2 on a guest_memfd: file offset */
+	PS_CONV_GMEM_CONVERT, /* KVM_GMEM_CONVERT_SHARED/PRIVATE (RFC series): file offset */
+	PS_CONV_IFACE_MAX,
+};
+
+struct ps_ev_conv {
+	struct ps_ev_hdr h;
+	__u64 vm;
+	__u64 ino; /* guest_memfd interfaces: the file; 0 for the VM interfaces */
+	__u32 dev;
+	__s32 err; /* RESULT: 0 or the positive errno */
+	__u64 start;
+	__u64 size;
+	__u64 attributes;   /* requested attributes (KVM_MEMORY_ATTRIBUTE_PRIVATE = 8) */
+	__u64 flags;	    /* the request's flags */
+	__u64 error_offset; /* RESULT: where a guest_memfd conversion stopped, if it says */
+	__u64 duration_ns;  /* RESULT: since the REQUEST */
+	__s32 fd;
+	__u8 phase;	 /* enum ps_conv_phase */
+	__u8 iface;	 /* enum ps_conv_iface */
+	__u8 to_private; /* 1: shared -> private, 0: private -> shared */
+	__u8 pad0;
+};
+
+/* A vCPU's KVM_RUN returned to user space with an exit worth a record (PS_EV_VM_EXIT). */
+struct ps_ev_vm_exit {
+	struct ps_ev_hdr h;
+	__u64 vm;
+	__u32 vcpu_id;
+	__u32 reason; /* KVM_EXIT_*: KVM_EXIT_MEMORY_FAULT = 39 */
+	__s32 err;    /* KVM_RUN's errno (EFAULT, EHWPOISON) */
+	__u32 pad0;
+	__u64 gpa; /* memory fault: the range and flags (KVM_MEMORY_EXIT_FLAG_PRIVATE = 8) */
+	__u64 size;
+	__u64 flags;
+};
+
+#define PS_KVM_EXIT_MEMORY_FAULT	39
+#define PS_KVM_MEMORY_EXIT_FLAG_PRIVATE (1ULL << 3)
+#define PS_KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
+
 /* Configuration set in .rodata before load. */
 struct ps_cfg {
 	__u32 self_tgid;   /* pinscope itself */
@@ -201,7 +291,11 @@ struct ps_cfg {
 	__u64 do_kernel_range_flush; /* kernel range (vmalloc) flush handler */
 	__u64 kvm_ack_kick;	     /* KVM's kick of vCPUs for requests (remote TLB flush) */
 	__u64 kvm_vm_ioctl;	     /* unlocked_ioctl of a KVM VM fd */
-	__u64 kvm_vcpu_ioctl;	     /* unlocked_ioctl of a KVM vCPU fd */
+	__u64 kvm_vcpu_ioctl;	     /* unlocked_ioctl of a KVM vCPU fd (names a vCPU fd) */
+	__u64 kvm_dev_ioctl;	     /* kallsyms: kvm_dev_ioctl, names /dev/kvm */
+	__u64 kvm_gmem_release;	     /* kallsyms: names a guest_memfd, mmap-able or not (6.8+) */
+	__u32 no_cgroup;	     /* kernel without CONFIG_CGROUPS: no cgroup-id helper */
+	__u32 pad2;
 };
 
 /*

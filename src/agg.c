@@ -15,13 +15,24 @@ int agg_init(struct agg *a, const struct agg_limits *lim)
 	memset(a, 0, sizeof(*a));
 	if (agg_tlb_init(&a->tlb, 4096))
 		return -1;
-	return agg_pins_init(&a->pins, lim ? lim : &agg_default_limits);
+	if (agg_pins_init(&a->pins, lim ? lim : &agg_default_limits))
+		return -1;
+	if (agg_gmem_init(&a->gmem, &gmem_default_limits) ||
+	    agg_convert_init(&a->conv, 4096, 4096)) {
+		agg_free(a);
+		return -1;
+	}
+	a->conv.gpa_to_file = agg_gmem_gpa_to_file;
+	a->conv.gpa_ctx = &a->gmem;
+	return 0;
 }
 
 void agg_free(struct agg *a)
 {
 	agg_pins_free(&a->pins);
 	agg_tlb_free(&a->tlb);
+	agg_gmem_free(&a->gmem);
+	agg_convert_free(&a->conv);
 }
 
 static void on_mark(struct agg *a, const struct ps_ev_mark *m)
@@ -82,6 +93,8 @@ void agg_apply(struct agg *a, const union ps_event *e)
 	default:
 		agg_pins_apply(&a->pins, e);
 	}
+	agg_gmem_apply(&a->gmem, &a->pins, e);
+	agg_convert_apply(&a->conv, e);
 }
 
 void agg_refresh(struct agg *a)

@@ -8,6 +8,8 @@
 #define PS_AGG_H
 
 #include <stdint.h>
+#include "agg_convert.h"
+#include "agg_gmem.h"
 #include "agg_pins.h"
 #include "agg_timeline.h"
 #include "agg_tlb.h"
@@ -27,6 +29,8 @@ struct agg {
 	/* Sampling intervals (PS_MARK_TICK): the last one's length and the vmstat at its start. */
 	uint64_t tick_ns, interval_ns;
 	struct ps_ev_vmstat vmstat_tick, vmstat_prev_tick;
+	struct agg_gmem gmem;
+	struct agg_convert conv;
 };
 
 int agg_init(struct agg *a, const struct agg_limits *lim);

@@ -18,6 +18,9 @@ static const struct {
 	[PS_EV_MARK] = {"mark", sizeof(struct ps_ev_mark)},
 	[PS_EV_LOSS] = {"loss", sizeof(struct ps_ev_loss)},
 	[PS_EV_TLB] = {"tlb", sizeof(struct ps_ev_tlb)},
+	[PS_EV_GMEM] = {"gmem", sizeof(struct ps_ev_gmem)},
+	[PS_EV_CONV] = {"conv", sizeof(struct ps_ev_conv)},
+	[PS_EV_VM_EXIT] = {"vm_exit", sizeof(struct ps_ev_vm_exit)},
 };
 
 size_t event_min_size(unsigned int type)

@@ -17,6 +17,9 @@ union ps_event {
 	struct ps_ev_mark mark;
 	struct ps_ev_loss loss;
 	struct ps_ev_tlb tlb;
+	struct ps_ev_gmem gmem;
+	struct ps_ev_conv conv;
+	struct ps_ev_vm_exit vm_exit;
 	unsigned char raw[512];
 };
 

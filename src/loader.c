@@ -15,6 +15,7 @@
 #include "pins_sys.skel.h"
 #include "pins_fn.skel.h"
 #include "tlb.skel.h"
+#include "gmem_sys.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
@@ -24,6 +25,7 @@ static const struct {
 	{"pins_sys", pins_sys_bpf__elf_bytes},
 	{"pins_fn", pins_fn_bpf__elf_bytes},
 	{"tlb", tlb_bpf__elf_bytes},
+	{"gmem_sys", gmem_sys_bpf__elf_bytes},
 };
 
 /* Maps that several objects declare and that must be one map: the first loaded object's copy

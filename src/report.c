@@ -4,6 +4,7 @@
 #include "json.h"
 #include "report_sections.h"
 #include "report_tlb.h"
+#include "report_gmem.h"
 #include "rows.h"
 #include "util.h"
 
@@ -164,6 +165,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	json_obj_end(j);
 	report_sections_json(j, a, rows, n, o->syms);
 	report_tlb_json(j, a);
+	report_gmem_json(j, a);
 	json_obj_end(j);
 	json_free(j);
 }
@@ -214,6 +216,7 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 				   a->vmstat_first.foll_pin_acquired),
 			(uint64_t)(a->vmstat_last.foll_pin_released -
 				   a->vmstat_first.foll_pin_released));
+	report_gmem_text(out, a);
 	fprintf(out, "losses:");
 	for (int d = 0; d < PS_DROP_MAX; d++)
 		fprintf(out, " %s %" PRIu64 ",", drop_names[d], (uint64_t)a->loss.drops[d]);

@@ -348,6 +348,9 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.kvm_ack_kick = kfeat_ksym("ack_kick");
 	cfg.kvm_vm_ioctl = kfeat_ksym("kvm_vm_ioctl");
 	cfg.kvm_vcpu_ioctl = kfeat_ksym("kvm_vcpu_ioctl");
+	cfg.kvm_dev_ioctl = kfeat_ksym("kvm_dev_ioctl");
+	cfg.kvm_gmem_release = kfeat_ksym("kvm_gmem_release");
+	cfg.no_cgroup = access("/proc/self/cgroup", F_OK) != 0;
 	/* Tiers are chosen and symbols resolved: libbpf parses vmlinux BTF again to load, so do
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();

@@ -29,7 +29,7 @@ tally() {
 run_group() {
 	local name=$1
 	shift
-	case " ${TESTS:-build unit format cli guest swvm} " in *" $name "*) ;; *) return 0 ;; esac
+	case " ${TESTS:-build unit format cli guest swvm gmem} " in *" $name "*) ;; *) return 0 ;; esac
 	echo "# ---- $name"
 	"$@" 2>&1 | tee "$out/$name.tap"
 	tally "$name" "$out/$name.tap" "${PIPESTATUS[0]}"
@@ -63,7 +63,7 @@ run_group unit "$root/.output/asan/tests/unit"
 run_group format format
 run_group cli bats --tap tests/cli
 if [ "${PINSCOPE_SKIP_GUEST:-0}" = 1 ]; then
-	for g in guest swvm; do
+	for g in guest swvm gmem; do
 		echo "# ---- $g"
 		echo "ok 1 - $g tier # skip PINSCOPE_SKIP_GUEST=1" | tee "$out/$g.tap"
 		tally $g "$out/$g.tap" 0
@@ -72,6 +72,8 @@ else
 	run_group guest tests/guest/run.sh
 	# Real conversions: a kernel built from linux-source-6.12 (cached; ~7 min the first time).
 	run_group swvm tests/guest/swvm/run.sh
+	# pinscope report and watch on those real conversions (the same cached kernel).
+	run_group gmem tests/guest/gmem/run.sh
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -33,6 +33,7 @@ struct vmm {
 	unsigned long pin_pages;
 	unsigned long pin_offset;
 	uint64_t gpa;
+	bool defer;
 
 	size_t page_size;
 	size_t size;
@@ -53,16 +54,21 @@ static void die(const char *what, int err)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " NAME " [options]\n"
-		   "  --size MB          guest memory (default 16)\n"
-		   "  --pin-pages N      io_uring-pin N pages of the guest_memfd mmap (default 8)\n"
-		   "  --pin-offset PAGES first pinned page (default 0)\n"
-		   "  --gpa HEX          guest physical base of memslot 0 (default 0x100000000)\n"
-		   "  --help             this text\n"
-		   "commands on stdin:\n"
-		   "  convert PRIVATE|SHARED GPA_HEX PAGES [REPEAT]\n"
-		   "  punch OFFSET_PAGES PAGES\n"
-		   "  unpin | pin | status | exit\n");
+	fprintf(f,
+		"usage: " NAME " [options]\n"
+		"  --size MB          guest memory (default 16)\n"
+		"  --pin-pages N      io_uring-pin N pages of the guest_memfd mmap (default 8)\n"
+		"  --pin-offset PAGES first pinned page (default 0)\n"
+		"  --gpa HEX          guest physical base of memslot 0 (default 0x100000000)\n"
+		"  --defer            print 'waiting pid=N', set up only after a 'start' line\n"
+		"  --help             this text\n"
+		"commands on stdin:\n"
+		"  convert PRIVATE|SHARED GPA_HEX PAGES [REPEAT]\n"
+		"  punch OFFSET_PAGES PAGES\n"
+		"  alloc OFFSET_PAGES PAGES          fallocate(KEEP_SIZE) on the guest_memfd\n"
+		"  create BYTES FLAGS_HEX            another KVM_CREATE_GUEST_MEMFD (kept open)\n"
+		"  bind SLOT GPA_HEX PAGES OFFSET_PAGES  KVM_SET_USER_MEMORY_REGION2, same file\n"
+		"  unpin | pin | status | exit\n");
 }
 
 static void usage_error(const char *msg, const char *arg)
@@ -282,6 +288,72 @@ static void cmd_punch(struct vmm *v, int argc, char **argv)
 	print_truth(v);
 }
 
+static void cmd_alloc(struct vmm *v, int argc, char **argv)
+{
+	unsigned long off, pages;
+
+	if (argc != 3 || !parse_ul(argv[1], 10, &off) || !parse_ul(argv[2], 10, &pages) || !pages ||
+	    off > (1UL << 40) || pages > (1UL << 40)) {
+		answer(v, "alloc", -EINVAL);
+		return;
+	}
+	if (fallocate(v->gmem_fd, FALLOC_FL_KEEP_SIZE, (off_t)(off * v->page_size),
+		      (off_t)(pages * v->page_size))) {
+		answer(v, "alloc", -errno);
+		return;
+	}
+	printf("alloc ok offset_pages=%lu pages=%lu", off, pages);
+	print_truth(v);
+}
+
+static void cmd_create(struct vmm *v, int argc, char **argv)
+{
+	struct kvm_create_guest_memfd gm = {0};
+	unsigned long size, flags;
+	int fd;
+
+	if (argc != 3 || !parse_ul(argv[1], 10, &size) || !parse_ul(argv[2], 16, &flags)) {
+		answer(v, "create", -EINVAL);
+		return;
+	}
+	gm.size = size;
+	gm.flags = flags;
+	fd = ioctl(v->vm_fd, KVM_CREATE_GUEST_MEMFD, &gm);
+	if (fd < 0) {
+		answer(v, "create", -errno);
+		return;
+	}
+	printf("create ok fd=%d size=%lu flags=0x%lx", fd, size, flags);
+	print_truth(v);
+}
+
+static void cmd_bind(struct vmm *v, int argc, char **argv)
+{
+	struct kvm_userspace_memory_region2 region = {0};
+	unsigned long slot, gpa, pages, off;
+
+	if (argc != 5 || !parse_ul(argv[1], 10, &slot) || !parse_ul(argv[2], 16, &gpa) ||
+	    !parse_ul(argv[3], 10, &pages) || !parse_ul(argv[4], 10, &off) || slot > 0xffff ||
+	    pages > (1UL << 40) || off > (1UL << 40)) {
+		answer(v, "bind", -EINVAL);
+		return;
+	}
+	region.slot = slot;
+	region.flags = KVM_MEM_GUEST_MEMFD;
+	region.guest_phys_addr = gpa;
+	region.memory_size = pages * v->page_size;
+	region.userspace_addr =
+		(uintptr_t)v->mem + (off * v->page_size < v->size ? off * v->page_size : 0);
+	region.guest_memfd_offset = off * v->page_size;
+	region.guest_memfd = (__u32)v->gmem_fd;
+	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION2, &region)) {
+		answer(v, "bind", -errno);
+		return;
+	}
+	printf("bind ok slot=%lu gpa=0x%lx pages=%lu offset_pages=%lu", slot, gpa, pages, off);
+	print_truth(v);
+}
+
 static void cmd_unpin(struct vmm *v, int argc, char **argv)
 {
 	(void)argc;
@@ -321,6 +393,7 @@ static const struct command {
 } commands[] = {
 	{"convert", cmd_convert}, {"punch", cmd_punch},	  {"unpin", cmd_unpin},
 	{"pin", cmd_pin},	  {"status", cmd_status}, {"exit", cmd_exit},
+	{"alloc", cmd_alloc},	  {"create", cmd_create}, {"bind", cmd_bind},
 };
 
 static int split(char *line, char **argv)
@@ -332,6 +405,27 @@ static int split(char *line, char **argv)
 	     tok = strtok_r(NULL, " \t\r\n", &save))
 		argv[argc++] = tok;
 	return argc;
+}
+
+/* --defer: a tracer can attach to this pid before the VM exists. */
+static bool wait_start(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool ok = false;
+
+	printf("waiting pid=%d\n", (int)getpid());
+	while (getline(&line, &cap, stdin) >= 0) {
+		if (!strncmp(line, "start", 5)) {
+			ok = true;
+			break;
+		}
+		if (!strncmp(line, "exit", 4))
+			break;
+		printf("error cmd=%s msg=waiting for start\n", strtok(line, " \t\r\n"));
+	}
+	free(line);
+	return ok;
 }
 
 static void command_loop(struct vmm *v)
@@ -365,6 +459,7 @@ static void parse_args(struct vmm *v, int argc, char **argv)
 		{"pin-pages", required_argument, NULL, 'n'},
 		{"pin-offset", required_argument, NULL, 'o'},
 		{"gpa", required_argument, NULL, 'g'},
+		{"defer", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -390,6 +485,9 @@ static void parse_args(struct vmm *v, int argc, char **argv)
 			if (!parse_ul(optarg, 16, &gpa))
 				usage_error("--gpa", optarg);
 			v->gpa = gpa;
+			break;
+		case 'D':
+			v->defer = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -425,6 +523,8 @@ int main(int argc, char **argv)
 	if (v.gpa % v.page_size)
 		usage_error("--gpa must be page aligned", NULL);
 
+	if (v.defer && !wait_start())
+		return 0;
 	setup(&v);
 	printf("ready pid=%d vm_fd=%d gmem_fd=%d gmem_size=%zu slot=0 gpa=0x%" PRIx64
 	       " addr=%p ring_fd=%d pin_offset=%lu pin_pages=%lu",

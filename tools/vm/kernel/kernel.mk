@@ -10,3 +10,8 @@ vm-kernel-swprot:
 
 vm-test-swvm:
 	$(Q)tests/guest/swvm/run.sh
+
+# make vm-test-gmem       boot it and run pinscope's guest_memfd/conversion guest test
+.PHONY: vm-test-gmem
+vm-test-gmem:
+	$(Q)tests/guest/gmem/run.sh

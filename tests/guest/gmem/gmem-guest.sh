@@ -1,0 +1,162 @@
+#!/bin/sh
+# gmem-guest.sh: pinscope's guest_memfd and conversion tracking inside the purpose-built 6.12
+# kernel (tools/vm/kernel), where software-protected VMs really convert shared <-> private.
+# Run by busybox sh; swvm (tools/swvm.c) is the VMM and its own `done` counts are the ground
+# truth. Prints TAP as `PSTEST ` lines, and what pinscope and swvm said as `# ` comments.
+#   report: a healthy run (VMM conversions both ways, guest-asked ones by hypercall, a
+#           punch-hole): every conversion counted, all ok, none stuck.
+#   watch:  a private gpa without guest_memfd behind it; the VMM leaves KMAX memory-fault
+#           exits unanswered, then converts DELAY_MS late: exactly one stuck alert
+#           (unanswered) and one resolution (done), with every fault exit counted.
+
+PS=pinscope
+SWVM=swvm
+WORK=${TMPDIR:-/tmp}/gmem-guest.$$
+N=3        # VMM conversions each way
+M=2        # guest-asked conversions each way
+KMAX=4     # unanswered memory-fault exits
+DELAY_MS=400
+PAGES=512
+PLAIN=$((PAGES * 4096))
+LIMIT=60
+T=0
+mkdir -p "$WORK" || exit 1
+
+tap() { # tap RC NAME
+	T=$((T + 1))
+	if [ "$1" = 0 ]; then
+		echo "PSTEST ok $T - gmem: $2"
+	else
+		echo "PSTEST not ok $T - gmem: $2"
+	fi
+}
+
+kv() { # kv LINE KEY
+	printf '%s\n' "$1" | awk -v k="$2" '{
+		for (i = 1; i <= NF; i++)
+			if (index($i, k "=") == 1) { print substr($i, length(k) + 2); exit }
+	}'
+}
+
+show() { # show FILE TAG: the file as TAP comments
+	sed "s/^/PSTEST # $2: /" "$1"
+}
+
+# start_ps NAME ARGS...: pinscope ARGS -v in the background; waits for its ready line.
+start_ps() {
+	_n=$1
+	shift
+	"$PS" "$@" -v >"$WORK/$_n.out" 2>"$WORK/$_n.err" &
+	PS_PID=$!
+	_i=0
+	until grep -q 'pinscope: ready' "$WORK/$_n.err"; do
+		_i=$((_i + 1))
+		if [ $_i -gt 600 ] || ! kill -0 $PS_PID 2>/dev/null; then
+			show "$WORK/$_n.err" "$_n"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+stop_ps() {
+	kill -INT $PS_PID 2>/dev/null
+	wait $PS_PID
+}
+
+run_swvm() { # run_swvm NAME
+	timeout "$LIMIT" "$SWVM" --pages $PAGES <"$WORK/$1.cmd" >"$WORK/$1.out" 2>"$WORK/$1.err"
+	echo $? >"$WORK/$1.rc"
+}
+
+healthy_cmds() {
+	i=0
+	while [ $i -lt $N ]; do
+		echo "convert private 0x10000 4"
+		echo "write 0x10000 4 $((0x2000 + i))"
+		echo "go"
+		echo "convert shared 0x10000 4"
+		i=$((i + 1))
+	done
+	i=0
+	while [ $i -lt $M ]; do
+		echo "map private 0x20000 2"
+		echo "go"
+		echo "map shared 0x20000 2"
+		echo "go"
+		i=$((i + 1))
+	done
+	echo "punch 0x30000 1"
+	echo "exit"
+}
+
+fault_cmds() {
+	echo "answer off"
+	echo "convert private $PLAIN 1"
+	echo "write $PLAIN 1 0x3333"
+	echo "go $KMAX"
+	echo "answer on"
+	echo "delay-convert $DELAY_MS"
+	echo "go"
+	echo "exit"
+}
+
+healthy_cmds >"$WORK/healthy.cmd"
+fault_cmds >"$WORK/fault.cmd"
+echo "PSTEST 1..4"
+
+# 1-2. report on a healthy run
+ok=1
+if start_ps report report -d 600; then
+	run_swvm healthy
+	stop_ps
+	ok=0
+fi
+show "$WORK/healthy.out" swvm
+show "$WORK/report.out" report
+d=$(grep '^done ' "$WORK/healthy.out")
+to_p=$(kv "$d" conv_to_private)
+to_s=$(kv "$d" conv_to_shared)
+n=$((${to_p:-0} + ${to_s:-0}))
+[ $ok = 0 ] && [ "$n" -eq $((2 * N + 2 * M)) ] &&
+	grep -q "^conversions: $n requests, $n ok, 0 failed; memory-fault exits 0; stuck 0, resolved 0\$" \
+		"$WORK/report.out"
+tap $? "report counts swvm's $n conversions, all ok, none stuck"
+pid=$(kv "$(grep '^ready ' "$WORK/healthy.out")" pid)
+line=$(grep "^  swvm\[$pid\]" "$WORK/report.out")
+case "$line" in
+*"vm_create 1 ok; create 1 ok; bind 2 ok;"*"punch_hole $(kv "$d" punches) ok; convert $n ok"*) r=0 ;;
+*) r=1 ;;
+esac
+[ $ok = 0 ] && [ "$(cat "$WORK/healthy.rc")" = 0 ]
+tap $((r | $?)) "report counts swvm's VM, guest_memfd, memslots and punch-hole"
+
+# 3-4. watch a memory fault left unanswered
+ok=1
+if start_ps watch watch -j --stuck-after 150ms --retries 0 -i 50ms; then
+	run_swvm fault
+	stop_ps
+	ok=0
+fi
+show "$WORK/fault.out" swvm
+show "$WORK/watch.out" watch
+show "$WORK/watch.err" watch
+faults=$(kv "$(grep '^done ' "$WORK/fault.out")" exit_memory_fault)
+stuck=$(grep -c '"event":"stuck"' "$WORK/watch.out")
+s=$(grep '"event":"stuck"' "$WORK/watch.out")
+[ $ok = 0 ] && [ "$stuck" = 1 ] && [ "$faults" = $((KMAX + 1)) ] &&
+	case "$s" in
+	*'"start":"'$(printf '0x%x' $PLAIN)'","size_bytes":4096,'*'"stuck_reason":"unanswered"'*) true ;;
+	*) false ;;
+	esac
+tap $? "watch: one stuck alert (unanswered) for the memory-fault exits at gpa $(printf '0x%x' $PLAIN)"
+r=$(grep '"event":"resolved"' "$WORK/watch.out")
+[ $ok = 0 ] && [ "$(grep -c '"event":"resolved"' "$WORK/watch.out")" = 1 ] &&
+	case "$r" in
+	*'"direction":"to_shared"'*'"attempts":1,"failures":0,'*'"memory_fault_exits":'"$faults"','*'"outcome":"done"'*) true ;;
+	*) false ;;
+	esac
+tap $? "watch: the late conversion resolves it (done, $faults fault exits, 1 attempt)"
+
+rm -rf "$WORK"
+echo "PSTEST done"
