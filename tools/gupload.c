@@ -20,22 +20,7 @@
 #define NAME	  "gupload"
 #define MAX_PAGES 1024 /* PVM_MAX_KMALLOC_PAGES / sizeof(struct page *): one pin per call */
 
-static void die(const char *what, int err)
-{
-	fprintf(stderr, NAME ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
-/* Fold the per-CPU counter deltas first, or /proc/vmstat lags (root only; best effort). */
-static void vmstat_refresh(void)
-{
-	FILE *f = fopen("/proc/sys/vm/stat_refresh", "we");
-
-	if (f) {
-		fputs("1", f);
-		fclose(f);
-	}
-}
+#include "wl.h"
 
 static long long vmstat(const char *key)
 {
@@ -55,20 +40,6 @@ static long long vmstat(const char *key)
 			break;
 		}
 	fclose(f);
-	return v;
-}
-
-static long parse_count(const char *opt, const char *s, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < 1 || v > max) {
-		fprintf(stderr, NAME ": %s: '%s' is not a count from 1 to %ld\n", opt, s, max);
-		exit(2);
-	}
 	return v;
 }
 
@@ -99,10 +70,10 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			pages = parse_count("--pages", optarg, MAX_PAGES);
+			pages = parse_count(optarg, "--pages", MAX_PAGES);
 			break;
 		case 'c':
-			calls = parse_count("--calls", optarg, 1000000);
+			calls = parse_count(optarg, "--calls", 1000000);
 			break;
 		case 'h':
 			usage(stdout);

@@ -28,6 +28,8 @@
 #define MAX_RINGS 1024
 #define MAX_ARGS  8
 
+#include "wl.h"
+
 enum mem_kind { MEM_ANON, MEM_FILE, MEM_GMEM };
 
 static const char *const mem_names[] = {"anon", "file", "gmem"};
@@ -54,12 +56,6 @@ struct pinload {
 	long shrunk; /* buffers emptied by `shrink` on every registered ring */
 };
 
-static void die(const char *what, int err)
-{
-	fprintf(stderr, NAME ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " NAME " [options]\n"
@@ -73,94 +69,7 @@ static void usage(FILE *f)
 		   "  --loop N              benchmark: register+unregister N times, print 'loop', "
 		   "exit\n"
 		   "  --help                this text\n"
-		   "commands on stdin: register unregister close status punch exit\n");
-}
-
-static void usage_error(const char *msg, const char *arg)
-{
-	if (arg)
-		fprintf(stderr, NAME ": %s: %s\n", msg, arg);
-	else
-		fprintf(stderr, NAME ": %s\n", msg);
-	usage(stderr);
-	exit(2);
-}
-
-static long parse_count(const char *s, const char *opt, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > max)
-		usage_error(opt, s);
-	return v;
-}
-
-static const char *errname(int err)
-{
-	const char *n = strerrorname_np(err);
-
-	return n ? n : "EUNKNOWN";
-}
-
-/* ---- kernel ground truth ---- */
-
-static long long status_kb(const char *buf, const char *key)
-{
-	const char *p = strstr(buf, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/*
- * Fold the per-cpu vmstat deltas into the global counters (root only), or nr_foll_pin_* lag
- * behind by up to the per-cpu threshold. EINVAL only means some counter was negative.
- */
-static void vmstat_refresh(void)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = write(fd, "1", 1);
-	(void)n;
-	close(fd);
-}
-
-static void print_truth(void)
-{
-	static char buf[16384];
-	long long pin = -1, lck = -1, acq = -1, rel = -1;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			pin = status_kb(buf, "\nVmPin:");
-			lck = status_kb(buf, "\nVmLck:");
-		}
-	}
-	vmstat_refresh();
-	fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			acq = status_kb(buf, "\nnr_foll_pin_acquired ");
-			rel = status_kb(buf, "\nnr_foll_pin_released ");
-		}
-	}
-	printf(" vmpin_kb=%lld vmlck_kb=%lld foll_pin_acquired=%lld foll_pin_released=%lld\n", pin,
-	       lck, acq, rel);
+		   "commands on stdin: register unregister shrink close status punch exit\n");
 }
 
 /* ---- memory ---- */
@@ -380,17 +289,6 @@ static void answer(const struct pinload *pl, const char *cmd, int ret)
 	print_truth();
 }
 
-static int split(char *line, char **argv)
-{
-	char *save = NULL, *tok;
-	int argc = 0;
-
-	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < MAX_ARGS;
-	     tok = strtok_r(NULL, " \t\r\n", &save))
-		argv[argc++] = tok;
-	return argc;
-}
-
 static void command_loop(struct pinload *pl)
 {
 	char *line = NULL, *argv[MAX_ARGS];
@@ -398,7 +296,7 @@ static void command_loop(struct pinload *pl)
 	int argc;
 
 	while (getline(&line, &cap, stdin) >= 0) {
-		argc = split(line, argv);
+		argc = split(line, argv, MAX_ARGS);
 		if (!argc)
 			continue;
 		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -413,14 +311,6 @@ static void command_loop(struct pinload *pl)
 			break;
 	}
 	free(line);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void bench_loop(struct pinload *pl)

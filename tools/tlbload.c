@@ -26,6 +26,8 @@
 #define CPU_A	 0
 #define CPU_B	 1
 
+#include "wl.h"
+
 enum op { OP_MPROTECT, OP_MUNMAP, OP_MADVISE };
 
 static const char *const op_names[] = {"mprotect", "munmap", "madvise"};
@@ -53,12 +55,6 @@ static bool quit;
 static atomic_bool stop;
 static atomic_int spinning;
 
-static void die(const char *what, int err)
-{
-	fprintf(stderr, NAME ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " NAME " [options]\n"
@@ -68,36 +64,6 @@ static void usage(FILE *f)
 		   "  --loop                        benchmark: run at once, no stdin, exit\n"
 		   "  --help                        this text\n"
 		   "commands on stdin: go exit\n");
-}
-
-static void usage_error(const char *msg, const char *arg)
-{
-	if (arg)
-		fprintf(stderr, NAME ": %s: %s\n", msg, arg);
-	else
-		fprintf(stderr, NAME ": %s\n", msg);
-	usage(stderr);
-	exit(2);
-}
-
-static unsigned long parse_count(const char *s, const char *opt, unsigned long max)
-{
-	unsigned long v;
-	char *end;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || v < 1 || v > max)
-		usage_error(opt, s);
-	return v;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void pin_to_cpu(int cpu, const char *who)

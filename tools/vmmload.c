@@ -28,6 +28,8 @@
 #define NAME	 "vmmload"
 #define MAX_ARGS 8
 
+#include "wl.h"
+
 struct vmm {
 	unsigned long size_mb;
 	unsigned long pin_pages;
@@ -45,12 +47,6 @@ struct vmm {
 	bool pinned;
 	struct iovec iov;
 };
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, NAME ": %s: %s\n", what, strerror(err));
-	exit(1);
-}
 
 static void usage(FILE *f)
 {
@@ -71,16 +67,6 @@ static void usage(FILE *f)
 		"  unpin | pin | status | exit\n");
 }
 
-static void usage_error(const char *msg, const char *arg)
-{
-	if (arg)
-		fprintf(stderr, NAME ": %s: %s\n", msg, arg);
-	else
-		fprintf(stderr, NAME ": %s\n", msg);
-	usage(stderr);
-	exit(2);
-}
-
 /* Unsigned number in @base; false unless the whole string is one. */
 static bool parse_ul(const char *s, int base, unsigned long *v)
 {
@@ -93,78 +79,11 @@ static bool parse_ul(const char *s, int base, unsigned long *v)
 	return !errno && !*end;
 }
 
-static const char *errname(int err)
+/* The pages this program holds pinned, then the kernel's ground truth. */
+static void print_state(const struct vmm *v)
 {
-	const char *n = strerrorname_np(err);
-
-	return n ? n : "EUNKNOWN";
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- kernel ground truth ---- */
-
-static long long field(const char *buf, const char *key)
-{
-	const char *p = strstr(buf, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-/*
- * Fold the per-cpu vmstat deltas into the global counters (root only), or nr_foll_pin_* lag
- * behind by up to the per-cpu threshold. EINVAL only means some counter was negative.
- */
-static void vmstat_refresh(void)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	n = write(fd, "1", 1);
-	(void)n;
-	close(fd);
-}
-
-static void print_truth(const struct vmm *v)
-{
-	static char buf[16384];
-	long long pin = -1, lck = -1, acq = -1, rel = -1;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			pin = field(buf, "\nVmPin:");
-			lck = field(buf, "\nVmLck:");
-		}
-	}
-	vmstat_refresh();
-	fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = 0;
-			acq = field(buf, "\nnr_foll_pin_acquired ");
-			rel = field(buf, "\nnr_foll_pin_released ");
-		}
-	}
-	printf(" pinned_pages=%lu vmpin_kb=%lld vmlck_kb=%lld foll_pin_acquired=%lld "
-	       "foll_pin_released=%lld\n",
-	       v->pinned ? v->pin_pages : 0, pin, lck, acq, rel);
+	printf(" pinned_pages=%lu", v->pinned ? v->pin_pages : 0);
+	print_truth();
 }
 
 /* ---- setup ---- */
@@ -233,7 +152,7 @@ static void answer(const struct vmm *v, const char *cmd, int ret)
 		printf("%s error errno=%d msg=%s", cmd, -ret, errname(-ret));
 	else
 		printf("%s ok", cmd);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_convert(struct vmm *v, int argc, char **argv)
@@ -267,7 +186,7 @@ static void cmd_convert(struct vmm *v, int argc, char **argv)
 	       "ns=%" PRIu64,
 	       repeat, ok, failed, last, last ? errname(last) : "none",
 	       attr.attributes ? "private" : "shared", gpa, pages, t1 - t0);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_punch(struct vmm *v, int argc, char **argv)
@@ -285,7 +204,7 @@ static void cmd_punch(struct vmm *v, int argc, char **argv)
 		return;
 	}
 	printf("punch ok offset_pages=%lu pages=%lu", off, pages);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_alloc(struct vmm *v, int argc, char **argv)
@@ -303,7 +222,7 @@ static void cmd_alloc(struct vmm *v, int argc, char **argv)
 		return;
 	}
 	printf("alloc ok offset_pages=%lu pages=%lu", off, pages);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_create(struct vmm *v, int argc, char **argv)
@@ -324,7 +243,7 @@ static void cmd_create(struct vmm *v, int argc, char **argv)
 		return;
 	}
 	printf("create ok fd=%d size=%lu flags=0x%lx", fd, size, flags);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_bind(struct vmm *v, int argc, char **argv)
@@ -351,7 +270,7 @@ static void cmd_bind(struct vmm *v, int argc, char **argv)
 		return;
 	}
 	printf("bind ok slot=%lu gpa=0x%lx pages=%lu offset_pages=%lu", slot, gpa, pages, off);
-	print_truth(v);
+	print_state(v);
 }
 
 static void cmd_unpin(struct vmm *v, int argc, char **argv)
@@ -396,17 +315,6 @@ static const struct command {
 	{"alloc", cmd_alloc},	  {"create", cmd_create}, {"bind", cmd_bind},
 };
 
-static int split(char *line, char **argv)
-{
-	char *save = NULL, *tok;
-	int argc = 0;
-
-	for (tok = strtok_r(line, " \t\r\n", &save); tok && argc < MAX_ARGS;
-	     tok = strtok_r(NULL, " \t\r\n", &save))
-		argv[argc++] = tok;
-	return argc;
-}
-
 /* --defer: a tracer can attach to this pid before the VM exists. */
 static bool wait_start(void)
 {
@@ -435,7 +343,7 @@ static void command_loop(struct vmm *v)
 	int argc;
 
 	while (getline(&line, &cap, stdin) >= 0) {
-		argc = split(line, argv);
+		argc = split(line, argv, MAX_ARGS);
 		if (!argc)
 			continue;
 		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -530,7 +438,7 @@ int main(int argc, char **argv)
 	       " addr=%p ring_fd=%d pin_offset=%lu pin_pages=%lu",
 	       (int)getpid(), v.vm_fd, v.gmem_fd, v.size, v.gpa, (void *)v.mem, v.ring_fd,
 	       v.pin_offset, v.pin_pages);
-	print_truth(&v);
+	print_state(&v);
 	command_loop(&v);
 	return 0;
 }
