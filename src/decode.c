@@ -23,6 +23,18 @@ static const struct {
 	[PS_EV_VM_EXIT] = {"vm_exit", sizeof(struct ps_ev_vm_exit)},
 };
 
+const char *drop_name(unsigned int reason)
+{
+	static const char *const names[PS_DROP_MAX] = {
+		[PS_DROP_RINGBUF] = "ringbuf_full",
+		[PS_DROP_MAP_FULL] = "bpf_map_full",
+		[PS_DROP_READ] = "read_failed",
+		[PS_DROP_TRUNC] = "truncated",
+	};
+
+	return reason < PS_DROP_MAX && names[reason] ? names[reason] : "other";
+}
+
 size_t event_min_size(unsigned int type)
 {
 	return type < PS_EV_TYPE_MAX ? types[type].size : 0;

@@ -14,13 +14,6 @@
 
 #define MAX_ROWS 16384
 
-static const char *const drop_names[PS_DROP_MAX] = {
-	[PS_DROP_RINGBUF] = "ringbuf_full",
-	[PS_DROP_MAP_FULL] = "bpf_map_full",
-	[PS_DROP_READ] = "read_failed",
-	[PS_DROP_TRUNC] = "truncated",
-};
-
 struct proc_sum {
 	uint32_t pid;
 	char comm[PS_COMM_LEN];
@@ -158,7 +151,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	json_obj_end(j);
 	json_obj_begin(j, "losses");
 	for (int d = 0; d < PS_DROP_MAX; d++)
-		json_u64(j, drop_names[d], (uint64_t)a->loss.drops[d]);
+		json_u64(j, drop_name(d), (uint64_t)a->loss.drops[d]);
 	json_u64(j, "malformed_records", a->loss.malformed);
 	json_u64(j, "table_overflow", agg_pins_overflow(&a->pins));
 	json_u64(j, "unmatched_releases", a->pins.orphan_unpins);
@@ -219,7 +212,7 @@ static void print_text(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	report_gmem_text(out, a);
 	fprintf(out, "losses:");
 	for (int d = 0; d < PS_DROP_MAX; d++)
-		fprintf(out, " %s %" PRIu64 ",", drop_names[d], (uint64_t)a->loss.drops[d]);
+		fprintf(out, " %s %" PRIu64 ",", drop_name(d), (uint64_t)a->loss.drops[d]);
 	fprintf(out,
 		" malformed %" PRIu64 ", table_overflow %" PRIu64 ", unmatched_releases %" PRIu64
 		"\n",

@@ -2,18 +2,12 @@
 #include "snap.h"
 #include "hooks.h"
 #include "json.h"
+#include "decode.h"
 #include "util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-static const char *const drop_keys[PS_DROP_MAX] = {
-	[PS_DROP_RINGBUF] = "ringbuf_full",
-	[PS_DROP_MAP_FULL] = "bpf_map_full",
-	[PS_DROP_READ] = "read_failed",
-	[PS_DROP_TRUNC] = "truncated",
-};
 
 void snap_take(struct snap *s, const struct agg *a)
 {
@@ -90,7 +84,7 @@ int snap_text(const struct snap *s, char lines[][SNAP_LINE_LEN])
 		off += snprintf(l + off, SNAP_LINE_LEN - off, "; losses %" PRIu64, snap_losses(s));
 	for (int d = 0; d < PS_DROP_MAX && off < SNAP_LINE_LEN; d++)
 		if (s->drops[d])
-			off += snprintf(l + off, SNAP_LINE_LEN - off, " %s %" PRIu64, drop_keys[d],
+			off += snprintf(l + off, SNAP_LINE_LEN - off, " %s %" PRIu64, drop_name(d),
 					s->drops[d]);
 	if (s->malformed && off < SNAP_LINE_LEN)
 		off += snprintf(l + off, SNAP_LINE_LEN - off, " malformed %" PRIu64, s->malformed);
@@ -126,7 +120,7 @@ void snap_json(struct json *j, const struct snap *s)
 	json_obj_end(j);
 	json_obj_begin(j, "losses");
 	for (int d = 0; d < PS_DROP_MAX; d++)
-		json_u64(j, drop_keys[d], s->drops[d]);
+		json_u64(j, drop_name(d), s->drops[d]);
 	json_u64(j, "malformed_records", s->malformed);
 	json_u64(j, "table_overflow", s->table_overflow);
 	json_u64(j, "unmatched_releases", s->unmatched_releases);

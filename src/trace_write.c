@@ -464,12 +464,8 @@ static size_t footer_text(struct trace_writer *w, const char *stop, char *buf, s
 		if (s->by_type[t])
 			PUT("events_%s=%" PRIu64 "\n", event_type_name(t), s->by_type[t]);
 	if (w->has_loss) {
-		static const char *const names[PS_DROP_MAX] = {"ringbuf_full", "bpf_map_full",
-							       "read_failed", "truncated"};
-
 		for (int d = 0; d < PS_DROP_MAX; d++)
-			PUT("loss_%s=%" PRIu64 "\n", names[d] ? names[d] : "other",
-			    (uint64_t)w->loss.drops[d]);
+			PUT("loss_%s=%" PRIu64 "\n", drop_name(d), (uint64_t)w->loss.drops[d]);
 		PUT("loss_malformed=%" PRIu64 "\n", (uint64_t)w->loss.malformed);
 	}
 #undef PUT
