@@ -16,16 +16,16 @@
 #include "pins_fn.skel.h"
 #include "tlb.skel.h"
 #include "gmem_sys.skel.h"
+#include "gmem_fn.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
 	const char *name;
 	const void *(*elf)(size_t *sz);
 } objs[] = {
-	{"pins_sys", pins_sys_bpf__elf_bytes},
-	{"pins_fn", pins_fn_bpf__elf_bytes},
-	{"tlb", tlb_bpf__elf_bytes},
-	{"gmem_sys", gmem_sys_bpf__elf_bytes},
+	{"pins_sys", pins_sys_bpf__elf_bytes}, {"pins_fn", pins_fn_bpf__elf_bytes},
+	{"tlb", tlb_bpf__elf_bytes},	       {"gmem_sys", gmem_sys_bpf__elf_bytes},
+	{"gmem_fn", gmem_fn_bpf__elf_bytes},
 };
 
 /* Maps that several objects declare and that must be one map: the first loaded object's copy

@@ -8,6 +8,10 @@
 #   watch:  a private gpa without guest_memfd behind it; the VMM leaves KMAX memory-fault
 #           exits unanswered, then converts DELAY_MS late: exactly one stuck alert
 #           (unanswered) and one resolution (done), with every fault exit counted.
+#   tiers:  the healthy run again under each tier pinscope has for conversions here: fentry
+#           (kvm_vm_ioctl, bpf/gmem_fn.bpf.c; the default when it attaches) and syscall
+#           (PINSCOPE_TIER=syscall, bpf/gmem_sys.bpf.c). Each must count what swvm printed:
+#           conversions and pages per direction, none failed.
 
 PS=pinscope
 SWVM=swvm
@@ -103,7 +107,7 @@ fault_cmds() {
 
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
-echo "PSTEST 1..4"
+echo "PSTEST 1..8"
 
 # 1-2. report on a healthy run
 ok=1
@@ -157,6 +161,48 @@ r=$(grep '"event":"resolved"' "$WORK/watch.out")
 	*) false ;;
 	esac
 tap $? "watch: the late conversion resolves it (done, $faults fault exits, 1 attempt)"
+
+# 5-8. the same healthy run under each conversion tier
+# conv_counts REPORT: "to_private pages_to_private to_shared pages_to_shared" from the
+# report's list of finished conversions (done lines; the list keeps the last 16).
+conv_counts() {
+	awk '/^  done #/ {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^0x[0-9a-f]+\+[0-9]+$/) { split($i, a, "+"); n = a[2] }
+		for (i = 1; i < NF; i++)
+			if ($i == "to") d = $(i + 1)
+		if (d == "private") { p++; pp += n } else if (d == "shared") { s++; sp += n }
+	} END { printf "%d %d %d %d\n", p, pp, s, sp }' "$1"
+}
+
+for tier in fentry syscall; do
+	if [ $tier = syscall ]; then
+		export PINSCOPE_TIER=syscall
+	else
+		unset PINSCOPE_TIER
+	fi
+	"$PS" probes >"$WORK/probes-$tier.out" 2>&1
+	got=$(awk '$1 == "conv.request" { print $3 }' "$WORK/probes-$tier.out")
+	ok=1
+	if [ "$got" = $tier ] && start_ps "report-$tier" report -d 600; then
+		cp "$WORK/healthy.cmd" "$WORK/healthy-$tier.cmd"
+		run_swvm "healthy-$tier"
+		stop_ps
+		ok=0
+	fi
+	unset PINSCOPE_TIER
+	show "$WORK/healthy-$tier.out" "swvm $tier"
+	show "$WORK/report-$tier.out" "report $tier"
+	d=$(grep '^done ' "$WORK/healthy-$tier.out")
+	want="$(kv "$d" conv_to_private) $(kv "$d" pages_to_private) $(kv "$d" conv_to_shared) $(kv "$d" pages_to_shared)"
+	have=$(conv_counts "$WORK/report-$tier.out")
+	echo "PSTEST # tier $tier (probes: ${got:-none}): swvm to_private/pages/to_shared/pages $want, pinscope $have"
+	[ $ok = 0 ] && [ "$want" = "$have" ] && [ "$(kv "$d" conv_failed)" = 0 ]
+	tap $? "tier $tier: conversions and pages per direction equal swvm's ($want)"
+	n=$(($(kv "$d" conv_to_private) + $(kv "$d" conv_to_shared)))
+	[ $ok = 0 ] && grep -q "^conversions: $n requests, $n ok, 0 failed;" "$WORK/report-$tier.out"
+	tap $? "tier $tier: $n requests, $n ok, 0 failed"
+done
 
 rm -rf "$WORK"
 echo "PSTEST done"
