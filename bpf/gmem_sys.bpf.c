@@ -33,6 +33,10 @@
 
 enum file_kind { FK_OTHER = 0, FK_DEV, FK_VM, FK_VCPU, FK_GMEM };
 
+/* Set by the loader when bpf/gmem_fn.bpf.c sees KVM_SET_MEMORY_ATTRIBUTES on the VM: then the
+ * entry program here (loaded for guest_memfd conversions) leaves that call alone. */
+const volatile __u32 gmem_conv_by_fn = 0;
+
 /* The user structs, as far as they are read. */
 struct region2 {
 	__u32 slot;
@@ -294,6 +298,8 @@ int gmem_ioctl_enter_tp(struct syscall_trace_enter *ctx)
 	f = fd_file(bpf_get_current_task_btf(), c.fd);
 	kind = file_kind(f);
 	if (kind != FK_VM && kind != FK_GMEM)
+		return 0;
+	if (gmem_conv_by_fn && kind == FK_VM && cmd == KVM_SET_MEMORY_ATTRIBUTES)
 		return 0;
 	c.arg = ctx->args[2];
 	if (conv_read(&c, cmd, c.arg, f, kind))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "agg.h"
+#include "agg_held.h"
 
 #include <string.h>
 
@@ -70,6 +71,8 @@ static void on_vmstat(struct agg *a, const struct ps_ev_vmstat *v)
 
 void agg_apply(struct agg *a, const union ps_event *e)
 {
+	uint64_t last_conv;
+
 	if (e->h.type < PS_EV_TYPE_MAX)
 		a->events[e->h.type]++;
 	if (e->h.tier < PS_TIER_MAX)
@@ -94,7 +97,10 @@ void agg_apply(struct agg *a, const union ps_event *e)
 		agg_pins_apply(&a->pins, e);
 	}
 	agg_gmem_apply(&a->gmem, &a->pins, e);
+	last_conv = a->conv.nrecent ? a->conv.recent[a->conv.nrecent - 1].id : 0;
 	agg_convert_apply(&a->conv, e);
+	if (e->h.type == PS_EV_CONV)
+		agg_held_check(a, last_conv);
 }
 
 void agg_refresh(struct agg *a)

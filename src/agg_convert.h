@@ -69,6 +69,13 @@ struct conv_ent {
 	uint32_t attempts, failures, consecutive_failures, fault_exits;
 	int32_t last_err;
 	uint64_t last_duration_ns, max_duration_ns, error_offset;
+	/* Done to private while pinned (src/agg_held.c): pins and pages of the range still
+	 * held, and the holder with the most pages (its part of the range, in gpa/offset). */
+	uint64_t held_pins, held_pages, held_lo, held_hi;
+	uint32_t held_tgid;
+	uint8_t held_subsys;
+	bool held_by_file;
+	char held_comm[PS_COMM_LEN];
 };
 
 #define CONV_MAX_ERRNOS 8
@@ -107,6 +114,7 @@ struct agg_convert {
 	struct conv_limits lim;
 	uint64_t next_id;
 	uint64_t requests, ok, failed, fault_exits, stuck, resolved;
+	uint64_t held_twice; /* done to private with the range still pinned (agg_held.c) */
 	conv_notify_fn notify;
 	void *notify_ctx;
 	conv_gpa_fn gpa_to_file;

@@ -133,6 +133,20 @@ void conv_json(struct json *j, const char *key, const struct conv_ent *c,
 		json_arr_end(j);
 		json_u64(j, "blocked_pages", pages);
 	}
+	if (c->held_pages) {
+		char r[48];
+
+		json_obj_begin(j, "held_twice");
+		json_u64(j, "pages", c->held_pages);
+		json_u64(j, "pins", c->held_pins);
+		json_u64(j, "pid", c->held_tgid);
+		json_str(j, "comm", c->held_comm);
+		json_str(j, "subsystem", subsys_name(c->held_subsys));
+		snprintf(r, sizeof(r), "0x%" PRIx64 "-0x%" PRIx64, c->held_lo, c->held_hi);
+		json_str(j, "range", r);
+		json_str(j, "backing", c->held_by_file ? "guest_memfd" : "shared mapping");
+		json_obj_end(j);
+	}
 	json_obj_end(j);
 }
 
@@ -154,6 +168,12 @@ void conv_text(FILE *out, const struct conv_ent *c, uint64_t now)
 		fmt_age(age(c->outcome ? c->resolved_ns : now, c->first_ns), a, sizeof(a)));
 	if (c->stuck)
 		fprintf(out, ", stuck (%s)", conv_stuck_name(c->stuck_why));
+	if (c->held_pages)
+		fprintf(out,
+			"; held twice: %" PRIu64 " pages still pinned by %s[%" PRIu32
+			"] %s 0x%" PRIx64 "-0x%" PRIx64 " (%s)",
+			c->held_pages, c->held_comm, c->held_tgid, subsys_name(c->held_subsys),
+			c->held_lo, c->held_hi, c->held_by_file ? "guest_memfd" : "shared mapping");
 }
 
 void blocker_text(FILE *out, const struct gmem_blocker *b, uint64_t now)

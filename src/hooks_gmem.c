@@ -3,7 +3,8 @@
  * Hooks of the guest_memfd and conversion concerns. The function tier names the kvm_gmem_*
  * functions KERNELS.md found on 6.18 (no kernel of the three has guest_memfd code before that);
  * its programs are not written yet, so where fentry works `pinscope probes` says so. The
- * syscall tier is bpf/gmem_sys.bpf.c.
+ * syscall tier is bpf/gmem_sys.bpf.c. Conversion requests on the VM have a function tier,
+ * bpf/gmem_fn.bpf.c (fentry/fexit on kvm_vm_ioctl), measured in the 6.12 guest.
  */
 #include "hooks.h"
 
@@ -118,6 +119,8 @@ const struct ps_hook ps_hooks_gmem[] = {
 			"errno, duration",
 		.impls =
 			{
+				{PS_TIER_FENTRY, "kvm_vm_ioctl", "gmem_conv_fentry gmem_conv_fexit",
+				 NULL},
 				{PS_TIER_SYSCALL, IOCTL_BOTH, PROG_BOTH, "kvm_vm_ioctl"},
 			},
 		.blind = SYSCALL_VIS,

@@ -16,16 +16,16 @@
 #include "pins_fn.skel.h"
 #include "tlb.skel.h"
 #include "gmem_sys.skel.h"
+#include "gmem_fn.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
 	const char *name;
 	const void *(*elf)(size_t *sz);
 } objs[] = {
-	{"pins_sys", pins_sys_bpf__elf_bytes},
-	{"pins_fn", pins_fn_bpf__elf_bytes},
-	{"tlb", tlb_bpf__elf_bytes},
-	{"gmem_sys", gmem_sys_bpf__elf_bytes},
+	{"pins_sys", pins_sys_bpf__elf_bytes}, {"pins_fn", pins_fn_bpf__elf_bytes},
+	{"tlb", tlb_bpf__elf_bytes},	       {"gmem_sys", gmem_sys_bpf__elf_bytes},
+	{"gmem_fn", gmem_fn_bpf__elf_bytes},
 };
 
 /* Maps that several objects declare and that must be one map: the first loaded object's copy
@@ -208,6 +208,7 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 	struct bpf_program *p;
 	struct bpf_map *m;
 	struct ps_cfg *ro;
+	__u32 *by_fn;
 	int wanted = 0, err;
 
 	bpf_object__for_each_program (p, obj) {
@@ -225,6 +226,10 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 		return -ENOENT;
 	}
 	*ro = *cfg;
+	/* gmem_sys leaves the VM's conversion requests to gmem_fn where that tier was chosen. */
+	by_fn = global_var(obj, ".rodata", "gmem_conv_by_fn", sizeof(*by_fn));
+	if (by_fn)
+		*by_fn = hooks_prog_wanted(c, n, "gmem_conv_fentry");
 	m = bpf_object__find_map_by_name(obj, "events");
 	if (m && (err = bpf_map__reuse_fd(m, l->rb_fd)))
 		goto fail;

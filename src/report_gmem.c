@@ -243,6 +243,11 @@ void report_gmem_text(FILE *out, struct agg *a)
 	conv_errs_text(out, a);
 	fprintf(out, "; memory-fault exits %" PRIu64 "; stuck %" PRIu64 ", resolved %" PRIu64 "\n",
 		a->conv.fault_exits, a->conv.stuck, a->conv.resolved);
+	if (a->conv.held_twice)
+		fprintf(out,
+			"conversions to private with the old backing still pinned (held twice): "
+			"%" PRIu64 "\n",
+			a->conv.held_twice);
 	conv_list_text(out, a, now);
 }
 

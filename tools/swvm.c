@@ -37,7 +37,10 @@
  *   delay-convert MS           answer memory-fault and hypercall exits MS ms late
  *   punch OFF PAGES            fallocate(PUNCH_HOLE) on the guest_memfd
  *   pin OFF PAGES              io_uring fixed buffer on the shared mapping (a FOLL_LONGTERM pin)
- *   unpin                      unregister every pinned buffer
+ *   gup-pin OFF PAGES          the same pages pinned through the kernel's gup_test
+ *                              (/sys/kernel/debug/gup_test, CONFIG_GUP_TEST): a FOLL_LONGTERM
+ *                              pin_user_pages() from an ioctl, no io_uring involved
+ *   unpin                      unregister every pinned buffer and end every gup_test pin
  *   discard OFF PAGES          madvise(MADV_DONTNEED) on the shared mapping
  *   poke OFF PAGES VALUE       the VMM stores VALUE in the shared mapping; peek OFF reads it
  *   status                     counts and current state
@@ -203,7 +206,8 @@ __asm__(".pushsection .rodata\n"
 	".popsection\n");
 
 struct pin {
-	int ring;
+	int ring; /* io_uring, or the gup_test file (gup) */
+	bool gup;
 	uint64_t off, pages;
 };
 
@@ -747,6 +751,46 @@ static void pin(struct swvm *vm, uint64_t off, uint64_t pages)
 	emit("pin ok off=0x%" PRIx64 " pages=%" PRIu64 " ring_fd=%d %s", off, pages, ring, truth());
 }
 
+/* gup_test's long-term pin (mm/gup_test.h): one per open file, dropped by STOP or close. */
+#define GUP_TEST_PATH		"/sys/kernel/debug/gup_test"
+#define PIN_LONGTERM_TEST_START 0x40186707 /* _IOW('g', 7, struct pin_longterm_test) */
+#define PIN_LONGTERM_TEST_STOP	0x6708	   /* _IO('g', 8) */
+#define PIN_LONGTERM_WRITE	1
+
+struct pin_longterm_test {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+static void gup_pin(struct swvm *vm, uint64_t off, uint64_t pages)
+{
+	struct pin_longterm_test t = {.addr = (uint64_t)(uintptr_t)(vm->shared + off),
+				      .size = pages * PAGE,
+				      .flags = PIN_LONGTERM_WRITE};
+	int fd;
+
+	if (vm->npins == MAX_PINS) {
+		cmd_error(vm, "gup-pin", ENOSPC, "too-many-pins");
+		return;
+	}
+	fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		cmd_error(vm, "gup-pin", errno, "open-gup_test");
+		return;
+	}
+	if (ioctl(fd, PIN_LONGTERM_TEST_START, &t) < 0) {
+		cmd_error(vm, "gup-pin", errno, "PIN_LONGTERM_TEST_START");
+		close(fd);
+		return;
+	}
+	vm->pins[vm->npins++] = (struct pin){.ring = fd, .gup = true, .off = off, .pages = pages};
+	vm->n.pins++;
+	vm->n.pages_pinned += pages;
+	emit("gup-pin ok off=0x%" PRIx64 " pages=%" PRIu64 " fd=%d %s", off, pages, fd, truth());
+}
+
 static void unpin(struct swvm *vm)
 {
 	uint64_t pages = 0;
@@ -754,8 +798,11 @@ static void unpin(struct swvm *vm)
 
 	for (i = 0; i < vm->npins; i++) {
 		/* Unregister first: it drops the pins now, while close() drops them later. */
-		syscall(__NR_io_uring_register, vm->pins[i].ring, IORING_UNREGISTER_BUFFERS, NULL,
-			0);
+		if (vm->pins[i].gup)
+			ioctl(vm->pins[i].ring, PIN_LONGTERM_TEST_STOP, 0);
+		else
+			syscall(__NR_io_uring_register, vm->pins[i].ring, IORING_UNREGISTER_BUFFERS,
+				NULL, 0);
 		close(vm->pins[i].ring);
 		pages += vm->pins[i].pages;
 	}
@@ -942,6 +989,8 @@ static void cmd_slot0(struct swvm *vm, char **argv, int argc)
 		punch(vm, off, pages);
 	} else if (!strcmp(argv[0], "pin")) {
 		pin(vm, off, pages);
+	} else if (!strcmp(argv[0], "gup-pin")) {
+		gup_pin(vm, off, pages);
 	} else if (!strcmp(argv[0], "discard")) {
 		discard(vm, off, pages);
 	} else if (argc < 4 || !parse_u64(argv[3], &value) || value > UINT32_MAX ||
@@ -1025,7 +1074,8 @@ static bool command(struct swvm *vm, char *line)
 	else if (!strcmp(argv[0], "read"))
 		cmd_access(vm, argv, argc, OP_READ);
 	else if (!strcmp(argv[0], "punch") || !strcmp(argv[0], "pin") ||
-		 !strcmp(argv[0], "discard") || !strcmp(argv[0], "poke"))
+		 !strcmp(argv[0], "gup-pin") || !strcmp(argv[0], "discard") ||
+		 !strcmp(argv[0], "poke"))
 		cmd_slot0(vm, argv, argc);
 	else if (!strcmp(argv[0], "unpin"))
 		unpin(vm);

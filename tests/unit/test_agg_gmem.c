@@ -227,3 +227,46 @@ UNIT_TEST(gmem_munmap_splits_a_mapping)
 	CHECK_EQ(a.gmem.maps.count, 0);
 	agg_free(&a);
 }
+
+static void conv_ok(struct agg *a, uint64_t first, uint64_t n, int to_private)
+{
+	union ps_event e;
+
+	for (int phase = PS_CONV_REQUEST; phase <= PS_CONV_RESULT; phase++) {
+		hdr(&e, PS_EV_CONV, sizeof(e.conv));
+		e.conv.vm = VM;
+		e.conv.start = GPA + first * 4096;
+		e.conv.size = n * 4096;
+		e.conv.to_private = to_private;
+		e.conv.iface = PS_CONV_VM_ATTR;
+		e.conv.phase = phase;
+		agg_apply(a, &e);
+	}
+}
+
+UNIT_TEST(gmem_converted_to_private_while_pinned_is_held_twice)
+{
+	const struct conv_ent *c;
+	struct agg a;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	vmm(&a);
+	pin(&a, 0, 8, 8);      /* gpa pages 8..15 */
+	conv_ok(&a, 12, 8, 1); /* pages 12..19: 4 of them pinned */
+	CHECK_EQ(a.conv.nrecent, 1);
+	c = &a.conv.recent[0];
+	CHECK_EQ(c->outcome, CONV_DONE);
+	CHECK_EQ(c->held_pages, 4);
+	CHECK_EQ(c->held_tgid, TGID);
+	CHECK_EQ(c->held_subsys, PS_SUB_IO_URING);
+	CHECK_EQ(c->held_lo, GPA + 12 * 4096);
+	CHECK_EQ(c->held_hi, GPA + 16 * 4096);
+	CHECK_EQ(a.conv.held_twice, 1);
+	conv_ok(&a, 12, 8, 0); /* back to shared: nothing held twice */
+	conv_ok(&a, 20, 4, 1); /* not pinned */
+	CHECK_EQ(a.conv.nrecent, 3);
+	CHECK_EQ(a.conv.recent[1].held_pages, 0);
+	CHECK_EQ(a.conv.recent[2].held_pages, 0);
+	CHECK_EQ(a.conv.held_twice, 1);
+	agg_free(&a);
+}

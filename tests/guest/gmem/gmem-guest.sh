@@ -8,6 +8,16 @@
 #   watch:  a private gpa without guest_memfd behind it; the VMM leaves KMAX memory-fault
 #           exits unanswered, then converts DELAY_MS late: exactly one stuck alert
 #           (unanswered) and one resolution (done), with every fault exit counted.
+#   tiers:  the healthy run again under each tier pinscope has for conversions here: fentry
+#           (kvm_vm_ioctl, bpf/gmem_fn.bpf.c; the default when it attaches) and syscall
+#           (PINSCOPE_TIER=syscall, bpf/gmem_sys.bpf.c). Each must count what swvm printed:
+#           conversions and pages per direction, none failed.
+#   held:   the shared pages of a range pinned, then the range converted to private (the
+#           memory is now held twice): once by gup_test (PIN_LONGTERM_TEST_START, a
+#           pin_user_pages() from an ioctl) and once by an io_uring fixed buffer. At the fentry
+#           tier the report names both holders with their pages and gpa range; the syscall
+#           tier cannot see the gup_test pin (no system call of its own pins), so it names
+#           only the io_uring one.
 
 PS=pinscope
 SWVM=swvm
@@ -103,7 +113,7 @@ fault_cmds() {
 
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
-echo "PSTEST 1..4"
+echo "PSTEST 1..11"
 
 # 1-2. report on a healthy run
 ok=1
@@ -157,6 +167,109 @@ r=$(grep '"event":"resolved"' "$WORK/watch.out")
 	*) false ;;
 	esac
 tap $? "watch: the late conversion resolves it (done, $faults fault exits, 1 attempt)"
+
+# 5-8. the same healthy run under each conversion tier
+# conv_counts REPORT: "to_private pages_to_private to_shared pages_to_shared" from the
+# report's list of finished conversions (done lines; the list keeps the last 16).
+conv_counts() {
+	awk '/^  done #/ {
+		for (i = 1; i <= NF; i++)
+			if ($i ~ /^0x[0-9a-f]+\+[0-9]+$/) { split($i, a, "+"); n = a[2] }
+		for (i = 1; i < NF; i++)
+			if ($i == "to") d = $(i + 1)
+		if (d == "private") { p++; pp += n } else if (d == "shared") { s++; sp += n }
+	} END { printf "%d %d %d %d\n", p, pp, s, sp }' "$1"
+}
+
+for tier in fentry syscall; do
+	if [ $tier = syscall ]; then
+		export PINSCOPE_TIER=syscall
+	else
+		unset PINSCOPE_TIER
+	fi
+	"$PS" probes >"$WORK/probes-$tier.out" 2>&1
+	got=$(awk '$1 == "conv.request" { print $3 }' "$WORK/probes-$tier.out")
+	ok=1
+	if [ "$got" = $tier ] && start_ps "report-$tier" report -d 600; then
+		cp "$WORK/healthy.cmd" "$WORK/healthy-$tier.cmd"
+		run_swvm "healthy-$tier"
+		stop_ps
+		ok=0
+	fi
+	unset PINSCOPE_TIER
+	show "$WORK/healthy-$tier.out" "swvm $tier"
+	show "$WORK/report-$tier.out" "report $tier"
+	d=$(grep '^done ' "$WORK/healthy-$tier.out")
+	want="$(kv "$d" conv_to_private) $(kv "$d" pages_to_private) $(kv "$d" conv_to_shared) $(kv "$d" pages_to_shared)"
+	have=$(conv_counts "$WORK/report-$tier.out")
+	echo "PSTEST # tier $tier (probes: ${got:-none}): swvm to_private/pages/to_shared/pages $want, pinscope $have"
+	[ $ok = 0 ] && [ "$want" = "$have" ] && [ "$(kv "$d" conv_failed)" = 0 ]
+	tap $? "tier $tier: conversions and pages per direction equal swvm's ($want)"
+	n=$(($(kv "$d" conv_to_private) + $(kv "$d" conv_to_shared)))
+	[ $ok = 0 ] && grep -q "^conversions: $n requests, $n ok, 0 failed;" "$WORK/report-$tier.out"
+	tap $? "tier $tier: $n requests, $n ok, 0 failed"
+done
+
+# 9-11. pinned, then converted: held twice
+held_cmds() {
+	echo "gup-pin 0x40000 4"
+	echo "convert private 0x40000 4"
+	echo "pin 0x50000 2"
+	echo "convert private 0x50000 2"
+	echo "status"
+	echo "exit"
+}
+held_cmds >"$WORK/held.cmd"
+ok_fentry=1 ok_syscall=1 pid_fentry='' pid_syscall=''
+# held_line REPORT GPA: the report's done line of the conversion to private at GPA
+held_line() {
+	grep "^  done #.* gpa $2+[0-9]* pages to private" "$1"
+}
+for tier in fentry syscall; do
+	[ $tier = syscall ] && export PINSCOPE_TIER=syscall
+	ok=1
+	if start_ps "hreport-$tier" report -d 600; then
+		cp "$WORK/held.cmd" "$WORK/held-$tier.cmd"
+		run_swvm "held-$tier"
+		stop_ps
+		ok=0
+	fi
+	unset PINSCOPE_TIER
+	show "$WORK/held-$tier.out" "swvm $tier"
+	sed -n '/^conversions/,/^$/p' "$WORK/hreport-$tier.out" >"$WORK/hconv-$tier"
+	show "$WORK/hconv-$tier" "report $tier"
+	pid=$(kv "$(grep '^ready ' "$WORK/held-$tier.out")" pid)
+	[ "$(cat "$WORK/held-$tier.rc")" = 0 ] || ok=1
+	eval "ok_$tier=$ok pid_$tier=$pid"
+done
+
+g=$(held_line "$WORK/hconv-fentry" 0x40000)
+u=$(held_line "$WORK/hconv-fentry" 0x50000)
+[ "$ok_fentry" = 0 ] &&
+	case "$g" in
+	*"held twice: 4 pages still pinned by swvm[$pid_fentry] "*" 0x40000-0x44000 (shared mapping)") true ;;
+	*) false ;;
+	esac
+tap $? "held twice, fentry tier: the gup_test pin's holder, 4 pages, gpa 0x40000-0x44000"
+[ "$ok_fentry" = 0 ] &&
+	case "$u" in
+	*"held twice: 2 pages still pinned by swvm[$pid_fentry] io_uring 0x50000-0x52000 (shared mapping)") true ;;
+	*) false ;;
+	esac &&
+	grep -q '^conversions to private with the old backing still pinned (held twice): 2$' \
+		"$WORK/hconv-fentry" &&
+	[ "$(kv "$(grep '^status ' "$WORK/held-fentry.out")" pinned_private_pages)" = 6 ]
+tap $? "held twice, fentry tier: the io_uring holder, 2 pages, gpa 0x50000-0x52000; 2 in all, swvm's pinned_private_pages 6 = 4 + 2"
+# The syscall tier sees io_uring's registration, not gup_test's pin_user_pages().
+g=$(held_line "$WORK/hconv-syscall" 0x40000)
+u=$(held_line "$WORK/hconv-syscall" 0x50000)
+[ "$ok_syscall" = 0 ] && [ -n "$g" ] &&
+	case "$g" in *"held twice"*) false ;; *) true ;; esac &&
+	case "$u" in
+	*"held twice: 2 pages still pinned by swvm[$pid_syscall] io_uring 0x50000-0x52000 (shared mapping)") true ;;
+	*) false ;;
+	esac
+tap $? "held twice, syscall tier: io_uring's holder named; gup_test's pin is invisible there"
 
 rm -rf "$WORK"
 echo "PSTEST done"

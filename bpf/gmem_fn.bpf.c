@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Conversions at the function tier: KVM_SET_MEMORY_ATTRIBUTES seen in kvm_vm_ioctl itself
+ * (fentry for the request, fexit for the result), where the syscall tier has to find KVM's
+ * files by their f_op. The records are the syscall tier's (PS_EV_CONV, REQUEST then RESULT),
+ * so the aggregates and reports are the same at both tiers; only the header's tier differs.
+ * The set_mem_attributes helpers are static and inlined (KERNELS.md, appendix), so the ioctl
+ * is the narrowest function that sees both the request and its errno.
+ */
+#include "common.bpf.h"
+
+#define KVM_SET_MEMORY_ATTRIBUTES 0x4020aed2
+
+struct conv_fn_call {
+	__u64 ts;
+	__u64 vm, start, size, attributes, flags;
+	__s32 fd;
+	__u8 to_private;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tid */
+	__type(value, struct conv_fn_call);
+} gmem_fn_inflight SEC(".maps");
+
+static __always_inline void conv_fn_emit(const struct conv_fn_call *c, __u8 phase, long ret,
+					 __u64 now)
+{
+	struct ps_ev_conv *e = ps_reserve(PS_EV_CONV, struct ps_ev_conv, PS_TIER_FENTRY);
+
+	if (!e)
+		return;
+	e->vm = c->vm;
+	e->ino = 0;
+	e->dev = 0;
+	e->err = ret < 0 ? -ret : 0;
+	e->start = c->start;
+	e->size = c->size;
+	e->attributes = c->attributes;
+	e->flags = c->flags;
+	e->error_offset = 0;
+	e->duration_ns = phase == PS_CONV_RESULT && now > c->ts ? now - c->ts : 0;
+	e->fd = c->fd;
+	e->phase = phase;
+	e->iface = PS_CONV_VM_ATTR;
+	e->to_private = c->to_private;
+	e->pad0 = 0;
+	ps_submit(e);
+}
+
+SEC("fentry/kvm_vm_ioctl")
+int BPF_PROG(gmem_conv_fentry, struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	struct conv_fn_call c = {};
+	struct pt_regs *regs;
+	__u64 a[4];
+	__u32 tid;
+
+	if (ioctl != KVM_SET_MEMORY_ATTRIBUTES || !ps_want_current())
+		return 0;
+	if (bpf_probe_read_user(a, sizeof(a), (void *)arg))
+		return 0;
+	c.vm = (__u64)BPF_CORE_READ(filp, private_data);
+	c.start = a[0];
+	c.size = a[1];
+	c.attributes = a[2];
+	c.flags = a[3];
+	c.to_private = !!(a[2] & PS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	/* The fd is the system call's first argument (ioctl(2) is the only caller). */
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	c.fd = BPF_CORE_READ(regs, di);
+	c.ts = bpf_ktime_get_ns();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (bpf_map_update_elem(&gmem_fn_inflight, &tid, &c, BPF_ANY))
+		ps_drop(PS_DROP_MAP_FULL);
+	conv_fn_emit(&c, PS_CONV_REQUEST, 0, c.ts);
+	return 0;
+}
+
+SEC("fexit/kvm_vm_ioctl")
+int BPF_PROG(gmem_conv_fexit, struct file *filp, unsigned int ioctl, unsigned long arg, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct conv_fn_call *p, c;
+
+	if (ioctl != KVM_SET_MEMORY_ATTRIBUTES)
+		return 0;
+	p = bpf_map_lookup_elem(&gmem_fn_inflight, &tid);
+	if (!p)
+		return 0;
+	c = *p;
+	bpf_map_delete_elem(&gmem_fn_inflight, &tid);
+	conv_fn_emit(&c, PS_CONV_RESULT, ret, bpf_ktime_get_ns());
+	return 0;
+}
