@@ -394,6 +394,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		if (now_mono_ns() >= end)
 			break;
 		if (now_mono_ns() >= next_tick) {
+			/* BPF wakes us only for a batch (ps_submit): read what is there first. */
+			ring_buffer__consume(rb);
 			next_tick += interval;
 			if (next_tick < now_mono_ns())
 				next_tick = now_mono_ns() + interval;
