@@ -62,6 +62,9 @@ struct walk_ctx {
 	__u8 flags;
 	__u8 tier;
 	bool own_mm; /* current is the ring's owner: user addresses can be resolved */
+	/* The last VMA looked up: buffers are usually consecutive ranges of one mapping, and a
+	 * bpf_find_vma per buffer was most of the cost of registering many small buffers. */
+	struct vma_ctx vma;
 };
 
 static long walk_cb(__u64 i, void *data)
@@ -106,12 +109,16 @@ static long walk_cb(__u64 i, void *data)
 	__builtin_memset(e->kstack, 0, sizeof(e->kstack));
 	__builtin_memset(e->ustack, 0, sizeof(e->ustack));
 	if (w->own_mm) {
-		struct vma_ctx v = {};
+		struct vma_ctx *v = &w->vma;
 
-		bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, &v, 0);
-		e->backing = v.backing;
-		e->ino = v.ino;
-		e->dev = v.dev;
+		if (ubuf < v->start || ubuf >= v->end) {
+			v->start = v->end = 0;
+			v->backing = PS_BACK_UNKNOWN;
+			bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, v, 0);
+		}
+		e->backing = v->backing;
+		e->ino = v->ino;
+		e->dev = v->dev;
 		if (w->scratch) {
 			e->nr_ustack = w->nr_ustack;
 			__builtin_memcpy(e->ustack, w->scratch->ustack, sizeof(e->ustack));
@@ -218,7 +225,9 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		ps_submit(e);
 		return;
 	}
-	if (bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
+	/* a look-up is much cheaper than an update that finds the entry there */
+	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
+	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
 	sync_ring(tp_ctx, ring, 0, true, -1, tier);
 }
