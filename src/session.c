@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -348,6 +349,9 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	}
 	if (sink->on_setup)
 		sink->on_setup(sink->ctx, choices, n);
+	/* Freeing kallsyms (an 8 MB mmap'd block) raised glibc's mmap threshold, so libbpf's BTF
+	 * copy came from the heap, which kept its 11 MB after load: give the pages back. */
+	malloc_trim(0);
 	r.holders_fd = loader_map_fd(r.l, "pins_holders");
 	rb = ring_buffer__new(loader_ringbuf_fd(r.l), on_sample, &r, NULL);
 	if (!rb) {
