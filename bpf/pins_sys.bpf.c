@@ -289,42 +289,75 @@ static __always_inline __u64 exit_work_ring(void *work)
 	return (__u64)work - bpf_core_field_offset(struct io_ring_ctx, exit_work);
 }
 
-SEC("tracepoint/workqueue/workqueue_execute_start")
-int pins_uring_exit_start_tp(struct trace_event_raw_workqueue_execute_start *ctx)
+static __always_inline void teardown_begins(void *work, __u8 tier)
 {
-	struct ps_ev_obj *o;
+	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, tier);
 
-	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
-		return 0;
-	o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, PS_TIER_TP);
 	if (!o)
-		return 0;
-	o->obj = exit_work_ring(ctx->work);
+		return;
+	o->obj = exit_work_ring(work);
 	o->nr = 0;
 	o->fd = -1;
 	o->subsys = PS_SUB_IO_URING;
 	__builtin_memset(o->pad0, 0, sizeof(o->pad0));
 	ps_submit(o);
-	return 0;
 }
 
-SEC("tracepoint/workqueue/workqueue_execute_end")
-int pins_uring_exit_end_tp(struct trace_event_raw_workqueue_execute_end *ctx)
+/* The work item may be freed by now (the ring is): only its address is used. */
+static __always_inline void teardown_ends(void *work, __u8 tier)
 {
-	struct ps_ev_unpin *e;
+	struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
 
-	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
-		return 0;
-	e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_TP);
 	if (!e)
-		return 0;
-	e->obj = exit_work_ring(ctx->work);
+		return;
+	e->obj = exit_work_ring(work);
 	e->slot = PS_SLOT_ALL;
 	e->subsys = PS_SUB_IO_URING;
 	e->reason = PS_UNPIN_TEARDOWN;
 	e->pad0 = 0;
 	e->pages = 0;
 	ps_submit(e);
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_start")
+int pins_uring_exit_start_tp(struct trace_event_raw_workqueue_execute_start *ctx)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_begins(ctx->work, PS_TIER_TP);
+	return 0;
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_end")
+int pins_uring_exit_end_tp(struct trace_event_raw_workqueue_execute_end *ctx)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_ends(ctx->work, PS_TIER_TP);
+	return 0;
+}
+
+/*
+ * The same from raw tracepoints. These fire for every work item on the host (thousands a
+ * second on a busy one), and all but io_ring_exit_work return at once: without the trace
+ * record the classic tracepoint fills first, that return is nearly free.
+ */
+SEC("raw_tp/workqueue_execute_start")
+int BPF_PROG(pins_uring_exit_start_raw, struct work_struct *work)
+{
+	if (!ready || !cfg.io_ring_exit_work ||
+	    (__u64)BPF_CORE_READ(work, func) != cfg.io_ring_exit_work)
+		return 0;
+	teardown_begins(work, PS_TIER_RAW_TP);
+	return 0;
+}
+
+SEC("raw_tp/workqueue_execute_end")
+int BPF_PROG(pins_uring_exit_end_raw, struct work_struct *work, work_func_t function)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_ends(work, PS_TIER_RAW_TP);
 	return 0;
 }
 

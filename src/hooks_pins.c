@@ -95,6 +95,11 @@ const struct ps_hook ps_hooks_pins[] = {
 		.what = "a closed or dead io_uring releases its pins (asynchronously)",
 		.impls =
 			{
+				{PS_TIER_RAW_TP,
+				 "workqueue/workqueue_execute_start,workqueue/"
+				 "workqueue_execute_end",
+				 "pins_uring_exit_start_raw pins_uring_exit_end_raw",
+				 "io_ring_exit_work"},
 				{PS_TIER_TP,
 				 "workqueue/workqueue_execute_start,workqueue/"
 				 "workqueue_execute_end",
