@@ -97,6 +97,7 @@ say "pinscope concerns attached here: ${CONCERNS:-none}; modes: ${MODES[*]}"
 run_one() {
 	local w=$1 mode=$2 r=$3 pos=$4 iters=$5 dir idle busy0 busy1 steal0 steal1 l0
 	local tcpu0=(0 0 0) tcpu1=(0 0 0) hwm=0 rss=0 ops ns rs counts=null ready_ms=null err=
+	local warm=$(((iters + 9) / 10))
 	dir=$BENCH_OUT/runs/$w-$mode-$r
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -111,8 +112,12 @@ run_one() {
 			return 0
 		fi
 		ready_ms=$TRACER_READY_MS
-		read -r -a tcpu0 < <(proc_cpu "$TRACER_PID")
 	fi
+	# Untimed warm-up in every mode: the first run after the idle wait is otherwise slower
+	# (the untraced one most, as tracer start-up has just kept the CPUs busy).
+	wl_cmd "$w" "$warm"
+	"${WL_CMD[@]}" >/dev/null 2>&1 || true
+	[ "$mode" = base ] || read -r -a tcpu0 < <(proc_cpu "$TRACER_PID")
 	l0=$(loadavg1)
 	read -r busy0 steal0 < <(cpu_busy_steal_ns)
 	wl_cmd "$w" "$iters"
@@ -134,7 +139,7 @@ run_one() {
 	[ -z "$err" ] || { say "$w/$mode round $r: $err"; WARNINGS+=("$w/$mode round $r: $err"); }
 	rs=$(sed -e 's/\([a-z_]*\)=\([0-9]*\)/"\1": \2,/g' -e 's/,$//' "$dir/runstat" 2>/dev/null) || rs=
 	jq -nc --arg w "$w" --arg mode "$mode" --argjson r "$r" --argjson pos "$pos" \
-		--argjson iters "$iters" --argjson ops "$ops" --argjson ns "$ns" \
+		--argjson iters "$iters" --argjson warm "$warm" --argjson ops "$ops" --argjson ns "$ns" \
 		--argjson rs "{${rs}}" --argjson counts "$counts" --argjson ready_ms "$ready_ms" \
 		--argjson t0 "[${tcpu0[0]},${tcpu0[1]},${tcpu0[2]}]" \
 		--argjson t1 "[${tcpu1[0]},${tcpu1[1]},${tcpu1[2]}]" --argjson hwm "$hwm" \
@@ -145,6 +150,7 @@ run_one() {
 			{cpu_ns: ($t1[0] - $t0[0]), user_ns: ($t1[1] - $t0[1]), sys_ns: ($t1[2] - $t0[2]),
 			 peak_rss_kb: $hwm, rss_kb: $rss, ready_ms: $ready_ms} + ($counts // {}) end) as $tr |
 		{workload: $w, mode: $mode, round: $r, position: $pos, iterations: $iters,
+		 warmup_iterations: $warm,
 		 ops: $ops, ns: $ns, ops_per_s: (if $ns > 0 then $ops * 1e9 / $ns else null end),
 		 workload_cpu_ns: (($rs.user_ns // 0) + ($rs.sys_ns // 0)), wall_ns: $wall,
 		 tracer: $tr,

@@ -30,9 +30,10 @@ def textrow: [., widths] | transpose |
 	map(.[0] as $c | .[1] as $w | if $w == 8 then ($c | rpad($w)) else ($c | pad($w)) end) |
 	join(" ");
 
-def target_line: "\(if .met then "met    " else "MISSED " end) \(.target): \(
+def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else "MISSED " end) \(.target): \(
 	if .value_kb then "\(.value_kb | mb) MB (peak \(.peak_kb | mb) MB at start-up)"
-	elif .max_events_per_s then "\(.value) lost at up to \(.max_events_per_s | int) events/s"
+	elif .target | test("lost") then "\(.value) lost in runs up to \(.max_events_per_s | int) events/s; \(
+		.lost_above) lost (counted) in \(.runs_above) runs above 1 M/s"
 	elif .value == null then "-"
 	else (.value | fix(2)) end)";
 

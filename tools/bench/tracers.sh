@@ -149,8 +149,9 @@ tracer_counts() {
 			jq -c --argjson b "$(stat -c %s "$dir/trace.pscope")" '. + {record_bytes: $b}'
 		;;
 	bpftrace)
-		# events: the samples added to its histograms
+		# events: the samples added to its histograms and counts
 		awk '/^\[|^\(/ { for (i = 2; i <= NF; i++) if ($i ~ /^\|/) { n += $(i - 1); break } }
+			/^@.*: [0-9]+$/ { n += $NF }
 			/Lost [0-9]+ events/ { lost += $2 }
 			END { printf "{\"events\": %d, \"lost\": %s}\n", n, lost == "" ? "null" : lost }' \
 			"$dir/tracer.out" "$dir/tracer.err"
