@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # What tracing costs the workload: untraced, under pinscope (live aggregate, record) and under the
-# equivalent bpftrace script, interleaved in one run (ABC CBA ...) so that drift of the machine
+# equivalent bpftrace script, interleaved in one run (ABC CBA BCA ACB ...) so that drift of the machine
 # cancels. Run as root from the repository root (`make bench` does that).
 #
 # Output: a table on stdout, .output/bench/bench.json (every run, with the load seen during it,
 # and the summary), .output/bench/table.md (the table for the README's "Overhead" section).
 #
 # Environment (defaults in brackets):
-#   BENCH_PAIRS [10]        rounds; every round runs each mode once, odd rounds in reverse order
+#   BENCH_PAIRS [10]        rounds; each runs every mode once, in an order that rotates and reverses
 #   BENCH_SECONDS [3]       length of one untraced run (iterations are calibrated to it)
 #   BENCH_WORKLOADS [uring tlb sched pinstorm]   BENCH_MODES [base live record bpftrace]
 #   BENCH_CPU [1]           CPU for pinload and for both ends of perf bench sched pipe
@@ -240,9 +240,17 @@ for w in $BENCH_WORKLOADS; do
 	ITERS[$w]=$(calibrate "$w")
 	say "$w: $(wl_desc "$w"); ${ITERS[$w]} iterations per run"
 	for ((r = 1; r <= BENCH_PAIRS; r++)); do
-		order=("${MODES[@]}")
+		# Rotate the start every round and reverse every other round (ABC CBA BCA ACB ...),
+		# so no mode keeps one position (with three, ABC CBA alone pins B to the middle).
+		order=()
+		nm=${#MODES[@]}
+		for ((i = 0; i < nm; i++)); do
+			order[i]=${MODES[((i + (r - 1) / 2) % nm)]}
+		done
 		if ((r % 2 == 0)); then
-			for ((i = 0; i < ${#MODES[@]}; i++)); do order[i]=${MODES[${#MODES[@]} - 1 - i]}; done
+			rev=()
+			for ((i = 0; i < nm; i++)); do rev[i]=${order[nm - 1 - i]}; done
+			order=("${rev[@]}")
 		fi
 		for ((i = 0; i < ${#order[@]}; i++)); do
 			run_one "$w" "${order[i]}" "$r" "$i" "${ITERS[$w]}"

@@ -40,7 +40,7 @@ def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else
 if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |
 		join(", "))), \(.bpftrace) with \(.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds of \(
-		.config.seconds) s runs, modes interleaved (ABC CBA); slowdown = extra time per operation " +
+		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...); slowdown = extra time per operation " +
 	"against the untraced run of the same round.\n",
 	(.summary[] |
 		"**\(.workload)**: \(.what); ops/s counts \(.op)s.\n",
@@ -55,7 +55,7 @@ if $fmt == "md" then
 else
 	"pinscope overhead benchmark, \(.date), \(.machine)",
 	"pinscope \(.git_rev), concerns \(.pinscope_concerns | join(",")); \(.bpftrace): \(
-		.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds x \(.config.seconds) s, ABC CBA",
+		.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds x \(.config.seconds) s, interleaved ABC CBA BCA ACB ...",
 	(.summary[] | "",
 		"\(.workload): \(.what) (ops = \(.op))",
 		(heads | textrow),
