@@ -122,6 +122,12 @@ run: deps all
 test: deps
 	$(Q)tests/run.sh
 
+# What tracing costs a workload (tools/bench/run.sh; not part of `make test`): ~20 min, root.
+.PHONY: bench
+bench: all
+	$(Q)tools/deps.sh bpftrace jq linux-perf
+	$(Q)tools/bench/run.sh
+
 # ---- maintenance -----------------------------------------------------------------------------
 .PHONY: vmlinux format check-format install clean help
 vmlinux:

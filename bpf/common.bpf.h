@@ -85,6 +85,29 @@ static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 s
 		__e;                                                                               \
 	})
 
-#define ps_submit(e) bpf_ringbuf_submit(e, 0)
+/*
+ * Wake the reader once per PS_WAKEUP_BYTES of records, not per record. With the default
+ * (adaptive) wakeup every record that finds the reader idle costs the traced task an irq_work,
+ * a self-IPI (a VM exit under KVM) and a wakeup of the reader; forcing a wakeup for every record
+ * past a mark is worse (a self-IPI per record while the reader waits for a CPU). So a record
+ * wakes the reader only when it carries the unread data across a multiple of PS_WAKEUP_BYTES;
+ * if a race between CPUs hides one crossing, the next one wakes it, and the reader drains the
+ * ring at every tick anyway, so a quiet ring is read at most one interval late.
+ */
+#define PS_WAKEUP_BYTES (256 << 10)
+
+static __always_inline void ps_submit_batched(void *e)
+{
+	/* the ring adds an 8-byte header and rounds to 8 */
+	__u64 sz = (((struct ps_ev_hdr *)e)->size + 8 + 7) & ~7ULL;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 before = avail > sz ? avail - sz : 0;
+
+	bpf_ringbuf_submit(e, before / PS_WAKEUP_BYTES != avail / PS_WAKEUP_BYTES
+				      ? BPF_RB_FORCE_WAKEUP
+				      : BPF_RB_NO_WAKEUP);
+}
+
+#define ps_submit(e) ps_submit_batched(e)
 
 #endif /* PINSCOPE_COMMON_BPF_H */

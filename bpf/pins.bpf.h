@@ -20,6 +20,7 @@ struct io_mapped_ubuf___old {
 } __attribute__((preserve_access_index));
 
 struct vma_ctx {
+	__u64 start, end; /* the VMA's range */
 	__u64 ino;
 	__u32 dev;
 	__u8 backing;
@@ -31,6 +32,10 @@ static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *d
 	struct file *f = BPF_CORE_READ(vma, vm_file);
 	__u64 mmap_fn;
 
+	v->start = BPF_CORE_READ(vma, vm_start);
+	v->end = BPF_CORE_READ(vma, vm_end);
+	v->ino = 0;
+	v->dev = 0;
 	if (!f) {
 		v->backing = PS_BACK_ANON;
 		return 0;

@@ -60,7 +60,11 @@ struct walk_ctx {
 	__u32 nr_ustack;
 	__u32 sent;
 	__u8 flags;
+	__u8 tier;
 	bool own_mm; /* current is the ring's owner: user addresses can be resolved */
+	/* The last VMA looked up: buffers are usually consecutive ranges of one mapping, and a
+	 * bpf_find_vma per buffer was most of the cost of registering many small buffers. */
+	struct vma_ctx vma;
 };
 
 static long walk_cb(__u64 i, void *data)
@@ -83,7 +87,7 @@ static long walk_cb(__u64 i, void *data)
 	if (bpf_core_field_exists(imu->is_kbuf) && BPF_CORE_READ(imu, is_kbuf))
 		return 0;
 
-	e = ps_reserve(PS_EV_PIN, struct ps_ev_pin, PS_TIER_SYSCALL);
+	e = ps_reserve(PS_EV_PIN, struct ps_ev_pin, w->tier);
 	if (!e)
 		return 0;
 	e->h.flags = w->flags | PS_F_LONGTERM;
@@ -105,12 +109,16 @@ static long walk_cb(__u64 i, void *data)
 	__builtin_memset(e->kstack, 0, sizeof(e->kstack));
 	__builtin_memset(e->ustack, 0, sizeof(e->ustack));
 	if (w->own_mm) {
-		struct vma_ctx v = {};
+		struct vma_ctx *v = &w->vma;
 
-		bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, &v, 0);
-		e->backing = v.backing;
-		e->ino = v.ino;
-		e->dev = v.dev;
+		if (ubuf < v->start || ubuf >= v->end) {
+			v->start = v->end = 0;
+			v->backing = PS_BACK_UNKNOWN;
+			bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, v, 0);
+		}
+		e->backing = v->backing;
+		e->ino = v->ino;
+		e->dev = v->dev;
 		if (w->scratch) {
 			e->nr_ustack = w->nr_ustack;
 			__builtin_memcpy(e->ustack, w->scratch->ustack, sizeof(e->ustack));
@@ -121,9 +129,9 @@ static long walk_cb(__u64 i, void *data)
 	return 0;
 }
 
-static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd)
+static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd, __u8 tier)
 {
-	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_SYNC, struct ps_ev_obj, PS_TIER_SYSCALL);
+	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_SYNC, struct ps_ev_obj, tier);
 
 	if (!o)
 		return;
@@ -138,9 +146,10 @@ static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd)
 
 /* Re-state every buffer of a ring: PS_EV_OBJ_SYNC, one PS_EV_PIN per live buffer, and an
  * OBJ_SYNC with PS_F_END. */
-static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd)
+static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd,
+				      __u8 tier)
 {
-	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm};
+	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm, .tier = tier};
 	__u32 nr = ring_nr_bufs((void *)ring);
 	__u32 zero = 0, max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
 
@@ -148,7 +157,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 		ps_drop(PS_DROP_TRUNC);
 		nr = max;
 	}
-	emit_sync(ring, nr, flags, fd);
+	emit_sync(ring, nr, flags, fd, tier);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
 		if (w.scratch) {
@@ -158,7 +167,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 		}
 	}
 	bpf_loop(nr, walk_cb, &w, 0);
-	emit_sync(ring, w.sent, flags | PS_F_END, fd);
+	emit_sync(ring, w.sent, flags | PS_F_END, fd, tier);
 }
 
 static __always_inline bool is_buf_op(__u32 op)
@@ -196,14 +205,39 @@ int pins_uring_reg_tp(struct trace_event_raw_io_uring_register *ctx)
 	return 0;
 }
 
+/* A buffer operation on `ring` succeeded: report the release, or re-state the buffer table. */
+static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier)
+{
+	__u32 tgid = ps_tgid();
+	__u8 one = 1;
+
+	if (opcode == IORING_UNREGISTER_BUFFERS) {
+		struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
+
+		if (!e)
+			return;
+		e->obj = ring;
+		e->slot = PS_SLOT_ALL;
+		e->subsys = PS_SUB_IO_URING;
+		e->reason = PS_UNPIN_UNREGISTER;
+		e->pad0 = 0;
+		e->pages = 0;
+		ps_submit(e);
+		return;
+	}
+	/* a look-up is much cheaper than an update that finds the entry there */
+	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
+	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
+		ps_drop(PS_DROP_MAP_FULL);
+	sync_ring(tp_ctx, ring, 0, true, -1, tier);
+}
+
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")
 int pins_uring_reg_exit_tp(struct syscall_trace_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 tgid = ps_tgid();
 	struct reg_call *c = bpf_map_lookup_elem(&pins_inflight, &tid);
 	struct reg_call call;
-	__u8 one = 1;
 
 	if (!c)
 		return 0;
@@ -211,25 +245,23 @@ int pins_uring_reg_exit_tp(struct syscall_trace_exit *ctx)
 	bpf_map_delete_elem(&pins_inflight, &tid);
 	if (ctx->ret < 0 || !call.ctx)
 		return 0;
+	uring_buf_op_done(ctx, call.ctx, call.opcode, PS_TIER_SYSCALL);
+	return 0;
+}
 
-	if (call.opcode == IORING_UNREGISTER_BUFFERS) {
-		struct ps_ev_unpin *e =
-			ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_SYSCALL);
-
-		if (!e)
-			return 0;
-		e->obj = call.ctx;
-		e->slot = PS_SLOT_ALL;
-		e->subsys = PS_SUB_IO_URING;
-		e->reason = PS_UNPIN_UNREGISTER;
-		e->pad0 = 0;
-		e->pages = 0;
-		ps_submit(e);
+/*
+ * The same from one raw tracepoint. io_uring:io_uring_register fires inside the syscall once the
+ * operation is done, with the ring, the opcode (USE_REGISTERED_RING masked off) and the result,
+ * so the two syscall tracepoints, the per-thread map and the trace records they fill are not
+ * needed: a third of the cost per registration on the 6.18 host (tools/bench).
+ */
+SEC("raw_tp/io_uring_register")
+int BPF_PROG(pins_uring_reg_raw, void *ring, unsigned int opcode, unsigned int nr_files,
+	     unsigned int nr_bufs, long ret)
+{
+	if (ret < 0 || !is_buf_op(opcode) || !ring || !ps_want_current())
 		return 0;
-	}
-	if (bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
-		ps_drop(PS_DROP_MAP_FULL);
-	sync_ring(ctx, call.ctx, 0, true, -1);
+	uring_buf_op_done(ctx, (__u64)ring, opcode, PS_TIER_RAW_TP);
 	return 0;
 }
 
@@ -248,7 +280,7 @@ int pins_seed_close_tp(struct syscall_trace_enter *ctx)
 		return 0;
 	ring = own_uring_fd(fd);
 	if (ring)
-		sync_ring(ctx, ring, PS_F_SEED, false, fd);
+		sync_ring(ctx, ring, PS_F_SEED, false, fd, PS_TIER_SYSCALL);
 	return 0;
 }
 
@@ -257,42 +289,75 @@ static __always_inline __u64 exit_work_ring(void *work)
 	return (__u64)work - bpf_core_field_offset(struct io_ring_ctx, exit_work);
 }
 
-SEC("tracepoint/workqueue/workqueue_execute_start")
-int pins_uring_exit_start_tp(struct trace_event_raw_workqueue_execute_start *ctx)
+static __always_inline void teardown_begins(void *work, __u8 tier)
 {
-	struct ps_ev_obj *o;
+	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, tier);
 
-	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
-		return 0;
-	o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, PS_TIER_TP);
 	if (!o)
-		return 0;
-	o->obj = exit_work_ring(ctx->work);
+		return;
+	o->obj = exit_work_ring(work);
 	o->nr = 0;
 	o->fd = -1;
 	o->subsys = PS_SUB_IO_URING;
 	__builtin_memset(o->pad0, 0, sizeof(o->pad0));
 	ps_submit(o);
-	return 0;
 }
 
-SEC("tracepoint/workqueue/workqueue_execute_end")
-int pins_uring_exit_end_tp(struct trace_event_raw_workqueue_execute_end *ctx)
+/* The work item may be freed by now (the ring is): only its address is used. */
+static __always_inline void teardown_ends(void *work, __u8 tier)
 {
-	struct ps_ev_unpin *e;
+	struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
 
-	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
-		return 0;
-	e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, PS_TIER_TP);
 	if (!e)
-		return 0;
-	e->obj = exit_work_ring(ctx->work);
+		return;
+	e->obj = exit_work_ring(work);
 	e->slot = PS_SLOT_ALL;
 	e->subsys = PS_SUB_IO_URING;
 	e->reason = PS_UNPIN_TEARDOWN;
 	e->pad0 = 0;
 	e->pages = 0;
 	ps_submit(e);
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_start")
+int pins_uring_exit_start_tp(struct trace_event_raw_workqueue_execute_start *ctx)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_begins(ctx->work, PS_TIER_TP);
+	return 0;
+}
+
+SEC("tracepoint/workqueue/workqueue_execute_end")
+int pins_uring_exit_end_tp(struct trace_event_raw_workqueue_execute_end *ctx)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)ctx->function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_ends(ctx->work, PS_TIER_TP);
+	return 0;
+}
+
+/*
+ * The same from raw tracepoints. These fire for every work item on the host (thousands a
+ * second on a busy one), and all but io_ring_exit_work return at once: without the trace
+ * record the classic tracepoint fills first, that return is nearly free.
+ */
+SEC("raw_tp/workqueue_execute_start")
+int BPF_PROG(pins_uring_exit_start_raw, struct work_struct *work)
+{
+	if (!ready || !cfg.io_ring_exit_work ||
+	    (__u64)BPF_CORE_READ(work, func) != cfg.io_ring_exit_work)
+		return 0;
+	teardown_begins(work, PS_TIER_RAW_TP);
+	return 0;
+}
+
+SEC("raw_tp/workqueue_execute_end")
+int BPF_PROG(pins_uring_exit_end_raw, struct work_struct *work, work_func_t function)
+{
+	if (!ready || !cfg.io_ring_exit_work || (__u64)function != cfg.io_ring_exit_work)
+		return 0;
+	teardown_ends(work, PS_TIER_RAW_TP);
 	return 0;
 }
 

@@ -197,6 +197,7 @@ struct ring {
 	const char *out;
 	unsigned int dumps;
 	sigset_t waitmask; /* SIGUSR1 unblocked: only while waiting */
+	bool dump_pending; /* asked for; done once the session has read the BPF ring */
 	int rc;
 };
 
@@ -249,18 +250,24 @@ static void ring_setup(void *ctx, const struct ps_choice *c, int n)
 }
 
 /* Waits for events with SIGUSR1 let through only here (ppoll), so a dump request is never
- * lost between the check and the wait. */
+ * lost between the check and the wait. The dump itself waits for the next call: BPF wakes the
+ * session only for a batch of records, and the session reads the ring after every wait, so
+ * then the dump holds everything that happened before the request. */
 static int ring_wait(void *ctx, int ring_fd, int timeout_ms)
 {
 	struct ring *r = ctx;
 	struct pollfd p = {.fd = ring_fd, .events = POLLIN};
 	struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
 
+	if (r->dump_pending) {
+		r->dump_pending = false;
+		dump(r);
+	}
 	if (!dump_wanted)
 		ppoll(&p, 1, &ts, &r->waitmask);
 	if (dump_wanted) {
 		dump_wanted = 0;
-		dump(r);
+		r->dump_pending = true;
 	}
 	return 0;
 }
@@ -321,6 +328,8 @@ static int record_ring(const struct ps_opts *o, const struct rec_args *ra, struc
 	r.waitmask = old;
 	sigdelset(&r.waitmask, SIGUSR1);
 	rc = session_run(so, &a, &sink);
+	if (!rc && r.dump_pending)
+		dump(&r);
 	if (!rc)
 		dump(&r);
 	sigprocmask(SIG_SETMASK, &old, NULL);

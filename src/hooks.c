@@ -119,6 +119,21 @@ static int have_prog(const char *prog, void *p)
 	return -ENOSYS;
 }
 
+static bool has_tier(const struct ps_hook *h, enum ps_tier t)
+{
+	for (int i = 0; i < PS_MAX_IMPLS && h->impls[i].tier; i++)
+		if (h->impls[i].tier == t)
+			return true;
+	return false;
+}
+
+/* Left untried under PS_TIER_ENV: the function tiers better than it, and any tier better than
+ * it in a hook that has an implementation at it. */
+static bool below_floor(const struct ps_hook *h, enum ps_tier t, enum ps_tier floor)
+{
+	return floor && t < floor && (t <= PS_TIER_KPROBE || has_tier(h, floor));
+}
+
 static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c, bool all)
 {
 	const struct ps_hook *h = c->hook;
@@ -140,7 +155,7 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c, 
 		if (!all && c->chosen >= 0) {
 			err = -ECANCELED;
 			snprintf(c->why[i], sizeof(c->why[i]), "not tried: a better tier works");
-		} else if (floor && im->tier < floor && im->tier <= PS_TIER_KPROBE) {
+		} else if (below_floor(h, im->tier, floor)) {
 			err = -ECANCELED;
 			snprintf(c->why[i], sizeof(c->why[i]), "not tried: %s=%s", PS_TIER_ENV,
 				 tier_name(floor));

@@ -70,8 +70,9 @@ bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);
 
 /*
  * PINSCOPE_TIER=<tier> (debugging, tests): function-level implementations better than <tier>
- * are not tried, e.g. "syscall" compares the syscall tier with the function tier on one kernel,
- * "kprobe" tries kprobes before fentry. Unset: every tier is tried.
+ * are not tried, nor any better than <tier> in a hook that has one at <tier>; e.g. "syscall"
+ * compares the syscall tier with the function tier (and the io_uring raw tracepoint) on one
+ * kernel, "kprobe" tries kprobes before fentry. Unset: every tier is tried.
  */
 #define PS_TIER_ENV "PINSCOPE_TIER"
 

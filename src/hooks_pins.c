@@ -40,6 +40,8 @@ const struct ps_hook ps_hooks_pins[] = {
 				 "pins_pin_unlocked_kretprobe "
 				 "pins_memfd_pin_kprobe pins_memfd_pin_kretprobe",
 				 NULL},
+				{PS_TIER_RAW_TP, "io_uring/io_uring_register", "pins_uring_reg_raw",
+				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
 				{PS_TIER_PROCFS, NULL, NULL, NULL},
 			},
@@ -60,6 +62,8 @@ const struct ps_hook ps_hooks_pins[] = {
 				 "pins_unpin_kprobe pins_unpins_kprobe pins_unpins_dirty_kprobe "
 				 "pins_unpin_range_kprobe pins_unpin_folio_npages_kprobe "
 				 "pins_unpin_folio_kprobe pins_unpin_folios_kprobe " FN_SEED_PROG,
+				 NULL},
+				{PS_TIER_RAW_TP, "io_uring/io_uring_register", "pins_uring_reg_raw",
 				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
 				{PS_TIER_PROCFS, NULL, NULL, NULL},
@@ -91,6 +95,11 @@ const struct ps_hook ps_hooks_pins[] = {
 		.what = "a closed or dead io_uring releases its pins (asynchronously)",
 		.impls =
 			{
+				{PS_TIER_RAW_TP,
+				 "workqueue/workqueue_execute_start,workqueue/"
+				 "workqueue_execute_end",
+				 "pins_uring_exit_start_raw pins_uring_exit_end_raw",
+				 "io_ring_exit_work"},
 				{PS_TIER_TP,
 				 "workqueue/workqueue_execute_start,workqueue/"
 				 "workqueue_execute_end",

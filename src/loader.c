@@ -38,6 +38,7 @@ struct loader {
 	struct bpf_object *obj[ARRAY_SIZE(objs)];
 	bool loaded[ARRAY_SIZE(objs)];
 	struct bpf_link *links[MAX_LINKS];
+	const char *link_prog[MAX_LINKS]; /* the program of each link */
 	int nlinks;
 	int rb_fd, drops_fd;
 };
@@ -258,6 +259,7 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 			snprintf(what, what_len, "attaching %s", bpf_program__name(p));
 			return err;
 		}
+		l->link_prog[l->nlinks] = bpf_program__name(p);
 		l->links[l->nlinks++] = link;
 		ps_info(1, "attached %s (%s)", bpf_program__name(p), bpf_program__section_name(p));
 	}
@@ -338,9 +340,24 @@ void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX])
 	free(vals);
 }
 
+void loader_detach(struct loader *l, const char *prog)
+{
+	for (int i = 0; i < l->nlinks; i++) {
+		if (!l->links[i] || strcmp(l->link_prog[i], prog))
+			continue;
+		bpf_link__destroy(l->links[i]);
+		l->links[i] = NULL;
+		ps_info(1, "detached %s", prog);
+	}
+}
+
 int loader_nr_attached(const struct loader *l)
 {
-	return l->nlinks;
+	int n = 0;
+
+	for (int i = 0; i < l->nlinks; i++)
+		n += l->links[i] != NULL;
+	return n;
 }
 
 void loader_free(struct loader *l)

@@ -27,6 +27,8 @@ int loader_map_fd(const struct loader *l, const char *name);
 /* Sum of the per-CPU drop counters. */
 void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX]);
 int loader_nr_attached(const struct loader *l);
+/* Detach program `prog` (a hook needed only for a while, like seeding). */
+void loader_detach(struct loader *l, const char *prog);
 void loader_free(struct loader *l);
 
 #endif

@@ -44,16 +44,16 @@ C
 	fi
 }
 
-@test "on a kernel that refuses fentry and kprobes, pins fall back to the syscall tier" {
+@test "on a kernel that refuses fentry and kprobes, pins fall back to the io_uring raw tracepoint" {
 	[ ! -e /sys/bus/event_source/devices/kprobe ] || skip "this kernel has kprobes"
 	run "$PINSCOPE" probes -j
 	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
 	[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "d['program_types']['fentry']['ok']")" = False ] ||
 		skip "this kernel allows fentry"
 	tier=$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['tier'] for h in d['hooks'] if h['hook']=='pin.acquire'][0]")
-	[ "$tier" = syscall ]
+	[ "$tier" = raw_tp ]
 	tried=$(json_get "$BATS_TEST_TMPDIR/p.json" "','.join(t['tier']+':'+str(t['ok']) for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'])")
-	[ "$tried" = "fentry:False,kprobe:False,syscall:True,procfs:True" ]
+	[ "$tried" = "fentry:False,kprobe:False,raw_tp:True,syscall:True,procfs:True" ]
 }
 
 @test "PINSCOPE_TIER=syscall leaves the function tiers untried and says so" {

@@ -1,0 +1,93 @@
+# bench.json from the runs: medians per workload and mode, slowdowns paired inside a round (the
+# untraced run of the same round is the reference, so drift between rounds cancels), the targets.
+# Inputs: $meta (object), $runs (one object per run), $top ([object or null]), $progs.
+
+def median: sort | if length == 0 then null
+	elif length % 2 == 1 then .[(length - 1) / 2]
+	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+def pct(p): sort | if length == 0 then null else .[((length - 1) * p) | round] end;
+def maxn: if length == 0 then null else max end;
+# The tracer's events of the timed run: it also saw the untimed warm-up (a tenth as long).
+def events: if .tracer.events == null then null
+	else .tracer.events * .iterations / (.iterations + (.warmup_iterations // 0)) end;
+
+($runs | map(select(.error == null and .ops_per_s != null))) as $ok |
+def summarise($w):
+	($ok | map(select(.workload == $w))) as $wr |
+	($wr | map(select(.mode == "base")) | map({key: (.round | tostring), value: .}) |
+		from_entries) as $base |
+	[$meta.config.modes[] as $m | ($wr | map(select(.mode == $m))) as $mr |
+		($mr | map(select($base[.round | tostring]) |
+			{run: ., b: $base[.round | tostring]})) as $pairs |
+		($pairs | map((.b.ops_per_s / .run.ops_per_s - 1) * 100)) as $slow |
+		# the same from the workload's CPU time per operation: blind to waiting for a CPU, so
+		# steadier on a loaded machine, but it misses costs paid in other tasks
+		($pairs | map(select(.b.workload_cpu_ns > 0) | ((.run.workload_cpu_ns / .run.ops) /
+			(.b.workload_cpu_ns / .b.ops) - 1) * 100)) as $cslow |
+		($mr | map(select(.tracer != null))) as $tr |
+		{mode: $m, runs: ($mr | length), pairs: ($pairs | length),
+		 ops_per_s: ($mr | map(.ops_per_s) | median),
+		 slowdown_pct: (if $m == "base" then null else $slow | median end),
+		 slowdown_pct_p25: (if $m == "base" then null else $slow | pct(0.25) end),
+		 slowdown_pct_p75: (if $m == "base" then null else $slow | pct(0.75) end),
+		 cpu_ns_per_op: ($mr | map(.workload_cpu_ns / .ops) | median),
+		 cpu_slowdown_pct: (if $m == "base" then null else $cslow | median end),
+		 events_per_s: ($tr | map(select(.tracer.events != null) | events * 1e9 / .ns) |
+			median),
+		 events_per_op: ($tr | map(select(.tracer.events != null) | events / .ops) | median),
+		 extra_ns_per_event: ($pairs | map(select((.run | events // 0) >= .run.ops / 2) |
+			(.run.ns / .run.ops - .b.ns / .b.ops) / ((.run | events) / .run.ops)) |
+			median),
+		 lost: (if ($tr | length) == 0 then null
+			elif ($tr | any(.tracer.lost == null)) then null
+			else ($tr | map(.tracer.lost) | add) end),
+		 tracer_cpu_pct: ($tr | map(.tracer.cpu_ns / .wall_ns * 100) | median),
+		 tracer_user_pct: ($tr | map(.tracer.user_ns / .wall_ns * 100) | median),
+		 tracer_sys_pct: ($tr | map(.tracer.sys_ns / .wall_ns * 100) | median),
+		 peak_rss_kb: ($tr | map(.tracer.peak_rss_kb) | maxn),
+		 rss_kb: ($tr | map(.tracer.rss_kb // 0) | maxn),
+		 ready_ms: ($tr | map(.tracer.ready_ms) | median),
+		 others_cores: ($mr | map(.load.others_cores) | median),
+		 others_cores_max: ($mr | map(.load.others_cores) | maxn),
+		 steal_cores: ($mr | map(.load.steal_cores) | median),
+		 idle_timeouts: ($mr | map(select(.load.idle_timed_out)) | length)}];
+
+def mode($s; $m): $s.modes[] | select(.mode == $m);
+
+[$meta.config.workloads[] as $w |
+	{workload: $w, what: $meta.workloads[$w].what, op: $meta.workloads[$w].op,
+	 modes: summarise($w)}] as $summary |
+($top[0]) as $topc |
+{"uring": 2, "sched": 2, "tlb": 1} as $limit |
+[
+	($summary[] | select($limit[.workload]) as $s | $s |
+		(mode($s; "live") // null) as $l | (mode($s; "bpftrace") // null) as $b |
+		(if $l then {target: "\($s.workload): pinscope live slowdown <= \($limit[$s.workload])%",
+			value: $l.slowdown_pct,
+			met: ($l.slowdown_pct != null and $l.slowdown_pct <= $limit[$s.workload])}
+		 else empty end),
+		(if $l and $b then {target: "\($s.workload): bpftrace slowdown >= 10x pinscope live's",
+			value: (if ($l.slowdown_pct // 0) > 0 then $b.slowdown_pct / $l.slowdown_pct
+				else null end),
+			met: (if ($b.slowdown_pct // 0) < 2 then null
+				else (($l.slowdown_pct // 0) <= 0 or
+					$b.slowdown_pct / $l.slowdown_pct >= 10) end),
+			note: "value null: pinscope's slowdown <= 0; met null: bpftrace's own slowdown is under 2%, no ratio to judge"}
+		 else empty end)),
+	# per run: below 1 M events/s nothing may be lost; above, losses must be counted (they are)
+	($ok | map(select(.mode == "live" or .mode == "record") |
+		{mode, rate: ((events // 0) * 1e9 / .ns), lost: (.tracer.lost // 0)}) as $p |
+		{target: "pinscope: zero events lost up to 1 M events/s",
+		 value: ($p | map(select(.rate <= 1e6) | .lost) | add // 0),
+		 max_events_per_s: ($p | map(select(.rate <= 1e6)) | map(.rate) | maxn),
+		 lost_above: ($p | map(select(.rate > 1e6) | .lost) | add // 0),
+		 runs_above: ($p | map(select(.rate > 1e6)) | length),
+		 met: (($p | map(select(.rate <= 1e6) | .lost) | add // 0) == 0)}),
+	([$summary[].modes[] | select(.mode == "live" or .mode == "record")] |
+		{target: "pinscope loader RSS while tracing <= 16 MB",
+		 value_kb: (map(.rss_kb // 0) | max), peak_kb: (map(.peak_rss_kb // 0) | max),
+		 met: ((map(.rss_kb // 0) | max) <= 16384)}),
+	(if $topc then {target: "pinscope top -i 1 on an idle machine <= 1% of a core",
+		value: $topc.cpu_pct_of_core, met: ($topc.cpu_pct_of_core <= 1)} else empty end)
+] as $targets |
+$meta + {summary: $summary, top: $topc, targets: $targets, prog_stats: $progs, runs: $runs}
