@@ -5,6 +5,7 @@
 #
 # Output: a table on stdout, .output/bench/bench.json (every run, with the load seen during it,
 # and the summary), .output/bench/table.md (the table for the README's "Overhead" section).
+# `run.sh --summary` renders them again from the last run's records, without running anything.
 #
 # Environment (defaults in brackets):
 #   BENCH_PAIRS [10]        rounds; each runs every mode once, in an order that rotates and reverses
@@ -49,6 +50,23 @@ die() {
 	exit 1
 }
 say() { echo "bench: $*" >&2; }
+
+# bench.json and the tables from META (a JSON object) and the records in BENCH_OUT.
+render() {
+	jq -n --argjson meta "$1" --slurpfile runs "$BENCH_OUT/runs.jsonl" \
+		--slurpfile top "$BENCH_OUT/top.json" --slurpfile progs "$BENCH_OUT/progstats.jsonl" \
+		-f "$HERE/summary.jq" >"$BENCH_OUT/bench.json.tmp"
+	mv "$BENCH_OUT/bench.json.tmp" "$BENCH_OUT/bench.json"
+	jq -r -f "$HERE/table.jq" --arg fmt text "$BENCH_OUT/bench.json"
+	jq -r -f "$HERE/table.jq" --arg fmt md "$BENCH_OUT/bench.json" >"$BENCH_OUT/table.md"
+	say "wrote $BENCH_OUT/bench.json and $BENCH_OUT/table.md"
+}
+
+if [ "${1:-}" = --summary ]; then
+	[ -s "$BENCH_OUT/meta.json" ] || die "no $BENCH_OUT/meta.json: run the benchmark first"
+	render "$(cat "$BENCH_OUT/meta.json")"
+	exit 0
+fi
 
 [ "$(id -u)" -eq 0 ] || die "needs root (BPF, perf, bpf_stats): run 'sudo make bench'"
 for t in jq taskset perf; do
@@ -97,7 +115,7 @@ say "pinscope concerns attached here: ${CONCERNS:-none}; modes: ${MODES[*]}"
 run_one() {
 	local w=$1 mode=$2 r=$3 pos=$4 iters=$5 dir idle busy0 busy1 steal0 steal1 l0
 	local tcpu0=(0 0 0) tcpu1=(0 0 0) hwm=0 rss=0 ops ns rs counts=null ready_ms=null err=
-	local warm=$(((iters + 9) / 10))
+	local warm=$(((iters + 9) / 10)) pins0 pins1
 	dir=$BENCH_OUT/runs/$w-$mode-$r
 	rm -rf "$dir"
 	mkdir -p "$dir"
@@ -119,11 +137,13 @@ run_one() {
 	"${WL_CMD[@]}" >/dev/null 2>&1 || true
 	[ "$mode" = base ] || read -r -a tcpu0 < <(proc_cpu "$TRACER_PID")
 	l0=$(loadavg1)
+	pins0=$(foll_pins)
 	read -r busy0 steal0 < <(cpu_busy_steal_ns)
 	wl_cmd "$w" "$iters"
 	"$RUNSTAT" -o "$dir/runstat" -- "${WL_CMD[@]}" >"$dir/workload.out" 2>&1 ||
 		err="workload exit $(sed 's/ .*//' "$dir/runstat" 2>/dev/null)"
 	read -r busy1 steal1 < <(cpu_busy_steal_ns)
+	pins1=$(foll_pins)
 	if [ "$mode" != base ]; then
 		read -r -a tcpu1 < <(proc_cpu "$TRACER_PID")
 		read -r hwm rss < <(proc_rss_kb "$TRACER_PID")
@@ -144,7 +164,8 @@ run_one() {
 		--argjson t0 "[${tcpu0[0]},${tcpu0[1]},${tcpu0[2]}]" \
 		--argjson t1 "[${tcpu1[0]},${tcpu1[1]},${tcpu1[2]}]" --argjson hwm "$hwm" \
 		--argjson rss "$rss" --argjson busy "$((busy1 - busy0))" --argjson steal "$((steal1 - steal0))" \
-		--arg idle "$idle" --arg l0 "$l0" --arg l1 "$(loadavg1)" --arg err "$err" '
+		--arg idle "$idle" --arg l0 "$l0" --arg l1 "$(loadavg1)" --arg err "$err" \
+		--argjson pins "$((pins1 - pins0))" --argjson own "$(wl_pins_per_op "$w")" '
 		($idle | split(" ")) as $i | ($rs.wall_ns // 0) as $wall |
 		(if $mode == "base" then null else
 			{cpu_ns: ($t1[0] - $t0[0]), user_ns: ($t1[1] - $t0[1]), sys_ns: ($t1[2] - $t0[2]),
@@ -161,7 +182,9 @@ run_one() {
 				($busy - ($rs.user_ns // 0) - ($rs.sys_ns // 0) - ($tr.cpu_ns // 0)) / $wall
 				else null end),
 			steal_cores: (if $wall > 0 then $steal / $wall else null end),
-			loadavg1_start: ($l0 | tonumber), loadavg1_end: ($l1 | tonumber)},
+			loadavg1_start: ($l0 | tonumber), loadavg1_end: ($l1 | tonumber),
+			# pins other processes made meanwhile: a tracer sees (and pays for) them too
+			foreign_pin_pages: ([$pins - $ops * $own, 0] | max)},
 		 error: (if $err == "" then null else $err end)}' >>"$RUNS"
 }
 
@@ -287,8 +310,5 @@ meta=$(jq -nc --arg date "$START" --arg fin "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 		  idle_timeout_s: $itmo, modes: ($modes | split(" ")), workloads: ($wls | split(" ")),
 		  iterations: $iters},
 	 workloads: $desc, modes: $mdesc, warnings: $warn}')
-jq -n --argjson meta "$meta" --slurpfile runs "$RUNS" --slurpfile top "$BENCH_OUT/top.json" \
-	--slurpfile progs "$BENCH_OUT/progstats.jsonl" -f "$HERE/summary.jq" >"$BENCH_OUT/bench.json"
-jq -r -f "$HERE/table.jq" --arg fmt text "$BENCH_OUT/bench.json"
-jq -r -f "$HERE/table.jq" --arg fmt md "$BENCH_OUT/bench.json" >"$BENCH_OUT/table.md"
-say "wrote $BENCH_OUT/bench.json and $BENCH_OUT/table.md"
+echo "$meta" >"$BENCH_OUT/meta.json"
+render "$meta"

@@ -50,7 +50,8 @@ def summarise($w):
 		 others_cores: ($mr | map(.load.others_cores) | median),
 		 others_cores_max: ($mr | map(.load.others_cores) | maxn),
 		 steal_cores: ($mr | map(.load.steal_cores) | median),
-		 idle_timeouts: ($mr | map(select(.load.idle_timed_out)) | length)}];
+		 idle_timeouts: ($mr | map(select(.load.idle_timed_out)) | length),
+		 foreign_pin_runs: ($mr | map(select((.load.foreign_pin_pages // 0) > 0)) | length)}];
 
 def mode($s; $m): $s.modes[] | select(.mode == $m);
 
@@ -75,16 +76,19 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 			note: "value null: pinscope's slowdown <= 0; met null: bpftrace's own slowdown is under 2%, no ratio to judge"}
 		 else empty end)),
 	# per run: below 1 M events/s nothing may be lost; above, losses must be counted (they are)
-	($ok | map(select(.mode == "live" or .mode == "record") |
-		{mode, rate: ((events // 0) * 1e9 / .ns), lost: (.tracer.lost // 0)}) as $p |
-		{target: "pinscope: zero events lost up to 1 M events/s",
+	(("live", "record") as $m |
+		($ok | map(select(.mode == $m) |
+			{rate: ((events // 0) * 1e9 / .ns), lost: (.tracer.lost // 0)})) as $p |
+		select($p | length > 0) |
+		{target: "pinscope \($m): zero events lost up to 1 M events/s",
 		 value: ($p | map(select(.rate <= 1e6) | .lost) | add // 0),
 		 max_events_per_s: ($p | map(select(.rate <= 1e6)) | map(.rate) | maxn),
 		 lost_above: ($p | map(select(.rate > 1e6) | .lost) | add // 0),
 		 runs_above: ($p | map(select(.rate > 1e6)) | length),
 		 met: (($p | map(select(.rate <= 1e6) | .lost) | add // 0) == 0)}),
-	([$summary[].modes[] | select(.mode == "live" or .mode == "record")] |
-		{target: "pinscope loader RSS while tracing <= 16 MB",
+	(("live", "record") as $m | [$summary[].modes[] | select(.mode == $m)] |
+		select(length > 0) |
+		{target: "pinscope \($m): loader RSS while tracing <= 16 MB",
 		 value_kb: (map(.rss_kb // 0) | max), peak_kb: (map(.peak_rss_kb // 0) | max),
 		 met: ((map(.rss_kb // 0) | max) <= 16384)}),
 	(if $topc then {target: "pinscope top -i 1 on an idle machine <= 1% of a core",

@@ -64,3 +64,9 @@ loadavg1() {
 	read -r l _ </proc/loadavg
 	echo "$l"
 }
+
+# nr_foll_pin_acquired of /proc/vmstat, the per-CPU deltas folded in first (root).
+foll_pins() {
+	echo 1 >/proc/sys/vm/stat_refresh 2>/dev/null || true
+	awk '$1 == "nr_foll_pin_acquired" { print $2; found = 1 } END { if (!found) print 0 }' /proc/vmstat
+}

@@ -43,7 +43,7 @@ if $fmt == "md" then
 		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...); slowdown = extra time per operation " +
 	"against the untraced run of the same round.\n",
 	(.summary[] |
-		"**\(.workload)**: \(.what); ops/s counts \(.op)s.\n",
+		"**\(.workload)**: \(.what); one operation: \(.op).\n",
 		"| \(heads | join(" | ")) |",
 		"|\(heads | map("---") | join("|"))|",
 		(.modes[] | "| \(cells | join(" | ")) |"),

@@ -34,6 +34,15 @@ wl_calib_iters() {
 	esac
 }
 
+# Pages the workload itself pins per operation (to tell other processes' pins during a run).
+wl_pins_per_op() {
+	case $1 in
+	uring) echo 64 ;;
+	pinstorm) echo 1 ;;
+	*) echo 0 ;;
+	esac
+}
+
 # WL_CMD: the command line for NAME with ITERS iterations.
 wl_cmd() {
 	local cpu=(taskset -c "$BENCH_CPU")
