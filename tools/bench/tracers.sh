@@ -51,7 +51,7 @@ pinscope_concerns() {
 # The bpftrace equivalent of CONCERNS: one script per concern, concatenated, plus the ready line.
 # Sets BT_SCRIPTS (the concerns covered) and BT_MISSING (those without a script).
 bt_compose() {
-	local out=$1 c
+	local out=$1 c scratch
 	BT_SCRIPTS='' BT_MISSING=''
 	: >"$out"
 	for c in $CONCERNS; do
@@ -62,8 +62,17 @@ bt_compose() {
 			BT_MISSING+="${BT_MISSING:+ }$c"
 		fi
 	done
-	# BEGIN fires once every other probe is attached.
+	# BEGIN fires once every other probe is attached. bpftrace takes one END: it clears the
+	# scripts' scratch maps (named @_*), so only their results are printed.
+	mapfile -t scratch < <(grep -o '@_[A-Za-z0-9_]*' "$out" | sort -u)
 	printf '\nBEGIN { printf("ready\\n"); }\n' >>"$out"
+	if ((${#scratch[@]})); then
+		{
+			printf '\nEND\n{\n'
+			printf '\tclear(%s);\n' "${scratch[@]}"
+			printf '}\n'
+		} >>"$out"
+	fi
 }
 
 # Copy lines to OUT; on the first line containing PAT say "ready" on the ready fifo, and "eof"
@@ -151,7 +160,7 @@ tracer_counts() {
 	bpftrace)
 		# events: the samples added to its histograms and counts
 		awk '/^\[|^\(/ { for (i = 2; i <= NF; i++) if ($i ~ /^\|/) { n += $(i - 1); break } }
-			/^@.*: [0-9]+$/ { n += $NF }
+			/^@[^_].*: [0-9]+$/ { n += $NF }
 			/Lost [0-9]+ events/ { lost += $2 }
 			END { printf "{\"events\": %d, \"lost\": %s}\n", n, lost == "" ? "null" : lost }' \
 			"$dir/tracer.out" "$dir/tracer.err"
