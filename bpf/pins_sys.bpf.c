@@ -111,11 +111,8 @@ static long walk_cb(__u64 i, void *data)
 	if (w->own_mm) {
 		struct vma_ctx *v = &w->vma;
 
-		if (ubuf < v->start || ubuf >= v->end) {
-			v->start = v->end = 0;
-			v->backing = PS_BACK_UNKNOWN;
-			bpf_find_vma(bpf_get_current_task_btf(), ubuf, vma_cb, v, 0);
-		}
+		if (ubuf < v->start || ubuf >= v->end)
+			vma_lookup(ubuf, v);
 		e->backing = v->backing;
 		e->ino = v->ino;
 		e->dev = v->dev;
@@ -160,11 +157,8 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 	emit_sync(ring, nr, flags, fd, tier);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
-		if (w.scratch) {
-			long n = bpf_get_stack(tp_ctx, w.scratch->ustack, sizeof(w.scratch->ustack),
-					       BPF_F_USER_STACK);
-			w.nr_ustack = n > 0 ? n / sizeof(__u64) : 0;
-		}
+		if (w.scratch)
+			w.nr_ustack = ustack_get(tp_ctx, w.scratch->ustack);
 	}
 	bpf_loop(nr, walk_cb, &w, 0);
 	emit_sync(ring, w.sent, flags | PS_F_END, fd, tier);

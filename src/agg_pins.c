@@ -3,6 +3,7 @@
 #include "decode.h"
 #include "util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static uint64_t stack_hash(const __u64 *st, unsigned int n)
@@ -29,6 +30,12 @@ int agg_pins_init(struct agg_pins *p, const struct agg_limits *lim)
 
 void agg_pins_free(struct agg_pins *p)
 {
+	struct holder_ent *h;
+
+	for (size_t i = 0; p->holders.ents && (h = htab_next(&p->holders, &i));) {
+		free(h->kstack);
+		free(h->shortterm_ns);
+	}
 	htab_free(&p->pins);
 	htab_free(&p->holders);
 	htab_free(&p->objs);
@@ -61,9 +68,9 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 		h->nr_ustack = e->nr_ustack < PS_MAX_STACK ? e->nr_ustack : PS_MAX_STACK;
 		memcpy(h->ustack, e->ustack, sizeof(h->ustack));
 	}
-	if (!h->nr_kstack && e->nr_kstack) {
+	if (!h->nr_kstack && e->nr_kstack && (h->kstack = malloc(sizeof(e->kstack)))) {
 		h->nr_kstack = e->nr_kstack < PS_MAX_STACK ? e->nr_kstack : PS_MAX_STACK;
-		memcpy(h->kstack, e->kstack, sizeof(h->kstack));
+		memcpy(h->kstack, e->kstack, sizeof(e->kstack));
 	}
 	memcpy(h->comm, e->h.comm, sizeof(h->comm));
 	h->cgroup_id = e->h.cgroup_id;
@@ -84,8 +91,9 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 			h->pages_shortterm -= pin->pages;
 		h->released_pages += pin->pages;
 		h->last_ns = ts;
-		if (!(pin->flags & PS_F_LONGTERM) && pin->since_ns && ts >= pin->since_ns)
-			hist_add(&h->shortterm_ns, ts - pin->since_ns);
+		if (!(pin->flags & PS_F_LONGTERM) && pin->since_ns && ts >= pin->since_ns &&
+		    (h->shortterm_ns || (h->shortterm_ns = calloc(1, sizeof(struct hist)))))
+			hist_add(h->shortterm_ns, ts - pin->since_ns);
 	}
 	htab_del(&p->pins, pin);
 }
@@ -266,7 +274,7 @@ static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
 	pin_drop(p, pin, e->h.ts_ns);
 }
 
-static void on_exit(struct agg_pins *p, const struct ps_ev_hdr *e)
+static void proc_exited(struct agg_pins *p, const struct ps_ev_hdr *e)
 {
 	struct proc_ent *pr = proc_get(p, e->tgid);
 	struct holder_ent *h;
@@ -325,7 +333,7 @@ void agg_pins_apply(struct agg_pins *p, const union ps_event *e)
 		on_teardown(p, &e->obj);
 		break;
 	case PS_EV_PROC_EXIT:
-		on_exit(p, &e->h);
+		proc_exited(p, &e->h);
 		break;
 	case PS_EV_PROCFS:
 		on_procfs(p, &e->procfs);

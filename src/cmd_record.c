@@ -361,6 +361,7 @@ int cmd_record(int argc, char **argv)
 		.cgroup_id = o.cgroup_id,
 		.duration_ns = o.duration_ns,
 		.interval_ns = o.interval_ns,
+		.buffer_bytes = o.buffer_bytes,
 		.no_seed = ra.no_seed,
 	};
 	session_install_signals();

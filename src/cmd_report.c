@@ -118,6 +118,7 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 		.cgroup_id = o->cgroup_id,
 		.duration_ns = o->duration_ns,
 		.interval_ns = o->interval_ns,
+		.buffer_bytes = o->buffer_bytes,
 		.no_seed = r->no_seed,
 	};
 	struct live l = {.syms = syms};

@@ -168,6 +168,7 @@ static int run(struct top *t, const struct ps_opts *o, struct agg *a)
 		.cgroup_id = o->cgroup_id,
 		.duration_ns = o->duration_ns,
 		.interval_ns = o->interval_ns,
+		.buffer_bytes = o->buffer_bytes,
 	};
 	struct session_sink sink = {.on_tick = on_tick, .ctx = t};
 	struct view_cfg vc = {

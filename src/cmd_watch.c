@@ -390,6 +390,7 @@ int cmd_watch(int argc, char **argv)
 			.cgroup_id = o.cgroup_id,
 			.duration_ns = o.duration_ns,
 			.interval_ns = o.interval_ns ? o.interval_ns : NSEC_PER_SEC / 4,
+			.buffer_bytes = o.buffer_bytes,
 		};
 		struct session_sink sink = {
 			.on_event = on_event,

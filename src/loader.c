@@ -41,6 +41,7 @@ struct loader {
 	const char *link_prog[MAX_LINKS]; /* the program of each link */
 	int nlinks;
 	int rb_fd, drops_fd;
+	uint64_t rb_bytes;
 };
 
 static struct loader *the_loader; /* for loader_has_prog, a plain callback */
@@ -52,6 +53,7 @@ struct loader *loader_open(void)
 	if (!l)
 		return NULL;
 	l->rb_fd = l->drops_fd = -1;
+	l->rb_bytes = PS_RING_DEFAULT;
 	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = objs[i].name);
 		size_t sz;
@@ -154,9 +156,15 @@ static int set_global(struct bpf_object *obj, const char *sec, const char *var, 
 	return err ? -errno : 0;
 }
 
+void loader_ring_size(struct loader *l, uint64_t bytes)
+{
+	if (bytes)
+		l->rb_bytes = bytes;
+}
+
 static int create_shared(struct loader *l)
 {
-	l->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, 4 << 20, NULL);
+	l->rb_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, l->rb_bytes, NULL);
 	if (l->rb_fd < 0)
 		return -errno;
 	l->drops_fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "drops", sizeof(__u32),

@@ -14,7 +14,12 @@
 
 struct loader;
 
+/* The ring buffer every object writes to: 2 MiB unless --buffer-size says otherwise. */
+#define PS_RING_DEFAULT (2ULL << 20)
+
 struct loader *loader_open(void);
+/* Before loader_load: the ring buffer's size in bytes (a power of two, at least a page). */
+void loader_ring_size(struct loader *l, uint64_t bytes);
 bool loader_has_prog(const char *name);
 /* Enables the chosen programs, loads and attaches them. Returns 0 or -errno; on failure
  * `what` names the program or object that failed. */

@@ -14,7 +14,7 @@ static const struct option common[] = {
 	{"pid", required_argument, NULL, 'p'},	    {"cgroup", required_argument, NULL, 'c'},
 	{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
 	{"json", no_argument, NULL, 'j'},	    {"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
+	{"help", no_argument, NULL, 'h'},	    {"buffer-size", required_argument, NULL, 0x100},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -106,6 +106,15 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 		case 'v':
 			o->verbose++;
 			ps_verbose++;
+			break;
+		case 0x100:
+			if (parse_size(optarg, &v) || v < (64 << 10) || v > (1ULL << 30) ||
+			    (v & (v - 1)))
+				return usage_error(cur_cmd,
+						   "--buffer-size: '%s' is not a power of two from "
+						   "64K to 1G",
+						   optarg);
+			o->buffer_bytes = v;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -137,7 +137,7 @@ static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r
 	r->ustack = h->ustack;
 	r->nr_kstack = h->nr_kstack;
 	r->kstack = h->kstack;
-	r->shortterm_ns = &h->shortterm_ns;
+	r->shortterm_ns = h->shortterm_ns;
 }
 
 /* "anon,shmem", or "-" */

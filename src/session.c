@@ -347,6 +347,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.l = loader_open();
 	if (!r.l)
 		goto out;
+	loader_ring_size(r.l, o->buffer_bytes);
 	n = hooks_choose_first(&k, loader_has_prog, choices, MAX_CHOICES);
 	for (int i = 0; i < n; i++) {
 		const struct ps_choice *c = &choices[i];

@@ -19,6 +19,7 @@ struct session_opts {
 	uint64_t cgroup_id;   /* 0: all */
 	uint64_t duration_ns; /* 0: until a signal */
 	uint64_t interval_ns; /* tick period; 0: 1 s */
+	uint64_t buffer_bytes; /* BPF ring buffer; 0: PS_RING_DEFAULT */
 	bool no_seed;
 };
 
