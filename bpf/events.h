@@ -33,6 +33,7 @@ enum ps_ev_type {
 	PS_EV_VM_EXIT,	    /* KVM exit to user space (memory-fault exits ask for conversions) */
 	PS_EV_TLB,	    /* TLB flush / shootdown */
 	PS_EV_LOSS,	    /* user space: loss counters (BPF drops, malformed records) so far */
+	PS_EV_CHURN, /* user space: register/unregister pairs BPF counted (struct ps_churn) */
 	PS_EV_TYPE_MAX,
 };
 
@@ -143,6 +144,43 @@ struct ps_ev_obj {
 	__s32 fd; /* seeding: pinscope's duplicate of the holder's fd, else -1 */
 	__u8 subsys;
 	__u8 pad0[3];
+};
+
+/*
+ * Churn: a holder that unregisters its io_uring buffers and registers the same ones again at
+ * once (a register/unregister loop) would cost a record per operation. BPF keeps one
+ * struct ps_churn per ring instead: an unregister is held back (pending) for
+ * cfg.churn_window_ns; a registration of the same buffers (same fingerprint of addresses and
+ * lengths) inside that window cancels it and is counted, not reported. Every tick user space
+ * emits PS_EV_CHURN with the pairs counted so far, and the held-back unregister as a
+ * PS_EV_UNPIN once it is older than twice the window (BPF no longer pairs it then). So
+ * acquired and released pages stay exact at every tick; a ring unregistered for good shows its
+ * pins until that tick.
+ */
+struct ps_churn {
+	__u64 fp;	  /* fingerprint of the ring's buffers (addresses, lengths) */
+	__u64 pages;	  /* their pages */
+	__u64 pairs;	  /* unregister+register pairs counted (cumulative) */
+	__u64 pair_pages; /* pages acquired (= released) by them (cumulative) */
+	__u64 reg_ns;	  /* last registration */
+	__u64 unreg_ns;	  /* the pending unregister */
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u8 pending; /* an unregister held back: not reported yet */
+	__u8 dead;    /* the ring was torn down: user space reads the last counts, then deletes */
+	__u8 pad0[2];
+	char comm[PS_COMM_LEN]; /* of the registering thread */
+};
+
+/* From user space every tick, and from BPF when the ring is torn down (before its
+ * PS_EV_OBJ_TEARDOWN); the counts are the ring's totals, so the aggregate applies what is new. */
+struct ps_ev_churn {
+	struct ps_ev_hdr h; /* tgid, comm: the ring's holder */
+	__u64 obj;
+	__u64 pairs; /* register/unregister pairs counted for this ring so far */
+	__u64 pages; /* acquired (and released) by them */
+	__u8 subsys;
+	__u8 pad0[7];
 };
 
 struct ps_ev_procfs {
@@ -296,6 +334,7 @@ struct ps_cfg {
 	__u64 kvm_gmem_release;	     /* kallsyms: names a guest_memfd, mmap-able or not (6.8+) */
 	__u32 no_cgroup;	     /* kernel without CONFIG_CGROUPS: no cgroup-id helper */
 	__u32 pad2;
+	__u64 churn_window_ns; /* struct ps_churn; 0: report every operation */
 };
 
 /*

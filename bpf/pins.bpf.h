@@ -83,7 +83,8 @@ static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 	if (!mm || !bpf_core_field_exists(mm->mm_lock_seq))
 		return false;
 	if (bpf_probe_read_kernel(seq, sizeof(*seq),
-				  (void *)mm + bpf_core_field_offset(struct mm_struct, mm_lock_seq)))
+				  (void *)mm +
+					  bpf_core_field_offset(struct mm_struct, mm_lock_seq)))
 		return false;
 	return !(*seq & 1);
 }
@@ -151,8 +152,8 @@ static __always_inline __u32 ustack_get(void *ctx, __u64 *st)
 	if (n <= 0)
 		return 0;
 	{
-		struct ustack_cache nc = {.ip = ip, .sp = sp, .bp = bp, .ra = ra,
-					  .nr = n / sizeof(__u64)};
+		struct ustack_cache nc = {
+			.ip = ip, .sp = sp, .bp = bp, .ra = ra, .nr = n / sizeof(__u64)};
 
 		__builtin_memcpy(nc.st, st, sizeof(nc.st));
 		bpf_map_update_elem(&pins_ustack_cache, &tid, &nc, BPF_ANY);

@@ -54,8 +54,18 @@ struct {
 	__type(value, struct walk_scratch);
 } pins_scratch SEC(".maps");
 
+/* struct ps_churn per ring (io_ring_ctx) that registered buffers while cfg.churn_window_ns. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ps_churn);
+} pins_churn SEC(".maps");
+
 struct walk_ctx {
 	__u64 ring;
+	__u64 fp, pages; /* of the buffers walked */
+	bool dry;	 /* only fingerprint them */
 	struct walk_scratch *scratch;
 	__u32 nr_ustack;
 	__u32 sent;
@@ -85,6 +95,11 @@ static long walk_cb(__u64 i, void *data)
 	if (ubuf == (__u64)-1 || len == 0 || len > (1ULL << 40))
 		return 0;
 	if (bpf_core_field_exists(imu->is_kbuf) && BPF_CORE_READ(imu, is_kbuf))
+		return 0;
+	w->fp = (w->fp ^ ubuf) * 0x100000001b3ULL;
+	w->fp = (w->fp ^ len) * 0x100000001b3ULL;
+	w->pages += ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	if (w->dry)
 		return 0;
 
 	e = ps_reserve(PS_EV_PIN, struct ps_ev_pin, w->tier);
@@ -148,7 +163,7 @@ static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd, 
  * records fewer per registration (a third of the records of a register/unregister loop).
  */
 static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd,
-				      __u8 tier, bool fresh)
+				      __u8 tier, bool fresh, struct walk_ctx *out)
 {
 	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm, .tier = tier};
 	__u32 nr = ring_nr_bufs((void *)ring);
@@ -168,6 +183,10 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 	bpf_loop(nr, walk_cb, &w, 0);
 	if (!fresh)
 		emit_sync(ring, w.sent, flags | PS_F_END, fd, tier);
+	if (out) {
+		out->fp = w.fp;
+		out->pages = w.pages;
+	}
 }
 
 static __always_inline bool is_buf_op(__u32 op)
@@ -205,32 +224,102 @@ int pins_uring_reg_tp(struct trace_event_raw_io_uring_register *ctx)
 	return 0;
 }
 
+static __always_inline void emit_unregister(__u64 ring, __u8 tier, __u64 ts)
+{
+	struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
+
+	if (!e)
+		return;
+	if (ts)
+		e->h.ts_ns = ts;
+	e->obj = ring;
+	e->slot = PS_SLOT_ALL;
+	e->subsys = PS_SUB_IO_URING;
+	e->reason = PS_UNPIN_UNREGISTER;
+	e->pad0 = 0;
+	e->pages = 0;
+	ps_submit(e);
+}
+
+/*
+ * A registration of the ring whose unregister is held back (struct ps_churn in events.h). The
+ * hold is released first (before any record, so a user-space reader that saw it pending reports
+ * it before these records). The same buffers inside the window: one pair counted, nothing
+ * reported. Returns true when so.
+ */
+static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fresh)
+{
+	struct walk_ctx w = {.ring = ring, .dry = true};
+	__u32 nr = ring_nr_bufs((void *)ring);
+	__u32 max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
+	__u64 now;
+
+	c->pending = 0;
+	now = bpf_ktime_get_ns();
+	if (!fresh || now - c->unreg_ns >= cfg.churn_window_ns)
+		return false;
+	bpf_loop(nr < max ? nr : max, walk_cb, &w, 0);
+	if (w.fp != c->fp || w.pages != c->pages)
+		return false;
+	c->reg_ns = now;
+	__sync_fetch_and_add(&c->pairs, 1);
+	__sync_fetch_and_add(&c->pair_pages, w.pages);
+	return true;
+}
+
 /* A buffer operation on `ring` succeeded: report the release, or re-state the buffer table. */
 static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier)
 {
+	struct ps_churn *c = cfg.churn_window_ns ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
+	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
+	struct walk_ctx w = {};
 	__u32 tgid = ps_tgid();
 	__u8 one = 1;
 
 	if (opcode == IORING_UNREGISTER_BUFFERS) {
-		struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
+		__u64 now = bpf_ktime_get_ns();
 
-		if (!e)
+		/* Registered moments ago: a loop, probably. Hold the unregister back. */
+		if (c && !c->dead && !c->pending && now - c->reg_ns < cfg.churn_window_ns) {
+			c->unreg_ns = now;
+			c->pending = 1;
 			return;
-		e->obj = ring;
-		e->slot = PS_SLOT_ALL;
-		e->subsys = PS_SUB_IO_URING;
-		e->reason = PS_UNPIN_UNREGISTER;
-		e->pad0 = 0;
-		e->pages = 0;
-		ps_submit(e);
+		}
+		emit_unregister(ring, tier, 0);
 		return;
+	}
+	if (c && c->pending) {
+		if (churn_pair(c, ring, fresh))
+			return;
+		/* Something else follows the held-back unregister: re-state the whole table (the
+		 * unregister may or may not have been reported by user space meanwhile). */
+		fresh = false;
 	}
 	/* a look-up is much cheaper than an update that finds the entry there */
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
-	sync_ring(tp_ctx, ring, 0, true, -1, tier,
-		  opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2);
+	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, &w);
+	if (!cfg.churn_window_ns)
+		return;
+	if (c) {
+		if (c->dead) { /* a new ring at a torn-down ring's address */
+			c->dead = 0;
+			c->pairs = c->pair_pages = 0;
+			c->tgid = tgid;
+			bpf_get_current_comm(c->comm, sizeof(c->comm));
+		}
+		c->fp = w.fp;
+		c->pages = w.pages;
+		c->reg_ns = bpf_ktime_get_ns();
+	} else {
+		struct ps_churn n = {.fp = w.fp, .pages = w.pages, .tgid = tgid};
+
+		n.reg_ns = bpf_ktime_get_ns();
+		n.cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
+		bpf_get_current_comm(n.comm, sizeof(n.comm));
+		bpf_map_update_elem(&pins_churn, &ring, &n, BPF_NOEXIST);
+	}
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")
@@ -281,7 +370,7 @@ int pins_seed_close_tp(struct syscall_trace_enter *ctx)
 		return 0;
 	ring = own_uring_fd(fd);
 	if (ring)
-		sync_ring(ctx, ring, PS_F_SEED, false, fd, PS_TIER_SYSCALL, false);
+		sync_ring(ctx, ring, PS_F_SEED, false, fd, PS_TIER_SYSCALL, false, NULL);
 	return 0;
 }
 
@@ -292,7 +381,31 @@ static __always_inline __u64 exit_work_ring(void *work)
 
 static __always_inline void teardown_begins(void *work, __u8 tier)
 {
-	struct ps_ev_obj *o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, tier);
+	__u64 ring = exit_work_ring(work);
+	struct ps_churn *c = bpf_map_lookup_elem(&pins_churn, &ring);
+	struct ps_ev_obj *o;
+
+	/* The teardown releases everything: a held-back unregister has nothing left to say, and
+	 * the pairs counted go out before the pins they belong to. */
+	if (c && !c->dead) {
+		struct ps_ev_churn *e;
+
+		c->pending = 0;
+		c->dead = 1;
+		e = c->pairs ? ps_reserve(PS_EV_CHURN, struct ps_ev_churn, tier) : NULL;
+		if (e) {
+			e->h.tgid = e->h.tid = c->tgid;
+			e->h.cgroup_id = c->cgroup_id;
+			__builtin_memcpy(e->h.comm, c->comm, sizeof(e->h.comm));
+			e->obj = ring;
+			e->pairs = c->pairs;
+			e->pages = c->pair_pages;
+			e->subsys = PS_SUB_IO_URING;
+			__builtin_memset(e->pad0, 0, sizeof(e->pad0));
+			ps_submit(e);
+		}
+	}
+	o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, tier);
 
 	if (!o)
 		return;

@@ -20,6 +20,7 @@ int agg_pins_init(struct agg_pins *p, const struct agg_limits *lim)
 	memset(p, 0, sizeof(*p));
 	if (htab_init(&p->pins, lim->max_pins, sizeof(struct pin_ent)) ||
 	    htab_init(&p->holders, lim->max_holders, sizeof(struct holder_ent)) ||
+	    htab_init(&p->churn, lim->max_objs, sizeof(struct churn_ent)) ||
 	    htab_init(&p->objs, lim->max_objs, sizeof(struct obj_ent)) ||
 	    htab_init(&p->procs, lim->max_procs, sizeof(struct proc_ent))) {
 		agg_pins_free(p);
@@ -40,6 +41,7 @@ void agg_pins_free(struct agg_pins *p)
 	htab_free(&p->holders);
 	htab_free(&p->objs);
 	htab_free(&p->procs);
+	htab_free(&p->churn);
 }
 
 uint64_t agg_pins_overflow(const struct agg_pins *p)
@@ -294,7 +296,10 @@ static void proc_exited(struct agg_pins *p, const struct ps_ev_hdr *e)
 static void on_teardown(struct agg_pins *p, const struct ps_ev_obj *e)
 {
 	struct obj_ent *o = htab_find(&p->objs, e->obj, e->subsys);
+	struct churn_ent *c = htab_find(&p->churn, e->obj, e->subsys);
 
+	if (c) /* its last totals came just before (BPF); a new ring may reuse the address */
+		htab_del(&p->churn, c);
 	if (!o)
 		return;
 	o->teardown_ns = e->h.ts_ns;
@@ -317,6 +322,53 @@ static void on_procfs(struct agg_pins *p, const struct ps_ev_procfs *e)
 		memcpy(pr->comm, e->h.comm, sizeof(pr->comm));
 }
 
+static void count_churn(struct agg_pins *p, struct pin_ent *pin, uint64_t arg)
+{
+	const struct ps_ev_churn *e = (const struct ps_ev_churn *)(uintptr_t)arg;
+	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+
+	if (h && !h->churn_seen) {
+		h->churn_seen = true;
+		h->churn_pairs += e->pairs;
+		h->acquired_pages += e->pages;
+		h->released_pages += e->pages;
+		h->last_ns = e->h.ts_ns;
+	}
+}
+
+static void churn_unseen(struct agg_pins *p, struct pin_ent *pin, uint64_t arg)
+{
+	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+
+	(void)arg;
+	if (h)
+		h->churn_seen = false;
+}
+
+/*
+ * Register/unregister pairs BPF counted for a ring (struct ps_churn): the same buffers as the
+ * ring's current pins, so the same holder; its acquired and released pages grow by what is new
+ * in the ring's totals, once per holder however many pins the ring has.
+ */
+static void on_churn(struct agg_pins *p, const struct ps_ev_churn *e)
+{
+	struct churn_ent *c = htab_insert(&p->churn, e->obj, e->subsys, NULL);
+	struct ps_ev_churn d = *e;
+
+	if (!c || e->pairs <= c->pairs)
+		return;
+	d.pairs = e->pairs - c->pairs;
+	d.pages = e->pages - c->pages;
+	c->pairs = e->pairs;
+	c->pages = e->pages;
+	if (!htab_find(&p->objs, e->obj, e->subsys)) {
+		p->orphan_churn_pages += d.pages;
+		return;
+	}
+	each_pin_of(p, e->obj, e->subsys, count_churn, (uint64_t)(uintptr_t)&d);
+	each_pin_of(p, e->obj, e->subsys, churn_unseen, 0);
+}
+
 void agg_pins_apply(struct agg_pins *p, const union ps_event *e)
 {
 	switch (e->h.type) {
@@ -337,6 +389,9 @@ void agg_pins_apply(struct agg_pins *p, const union ps_event *e)
 		break;
 	case PS_EV_PROCFS:
 		on_procfs(p, &e->procfs);
+		break;
+	case PS_EV_CHURN:
+		on_churn(p, &e->churn);
 		break;
 	default:
 		break;

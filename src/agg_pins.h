@@ -47,6 +47,8 @@ struct holder_ent {
 	uint64_t
 		oldest_ns; /* oldest pin held: 0 before start, UINT64_MAX none (agg_pins_refresh) */
 	uint32_t backing_mask; /* 1 << enum ps_backing of every pin it held */
+	uint64_t churn_pairs;  /* register/unregister pairs BPF counted (PS_EV_CHURN) */
+	bool churn_seen;       /* on_churn's scratch */
 	uint8_t nr_ustack;
 	uint64_t ustack[PS_MAX_STACK];
 	/* Out of line, allocated on first use: most holders (every one at the syscall tier) have
@@ -74,9 +76,16 @@ struct proc_ent {
 	char comm[PS_COMM_LEN];
 };
 
+/* The totals of PS_EV_CHURN applied so far, per ring, until its teardown. */
+struct churn_ent {
+	struct htab_key k; /* obj, subsys */
+	uint64_t pairs, pages;
+};
+
 struct agg_pins {
-	struct htab pins, holders, objs, procs;
-	uint64_t orphan_unpins; /* releases of pins never seen (e.g. lost records) */
+	struct htab pins, holders, objs, procs, churn;
+	uint64_t orphan_unpins;	     /* releases of pins never seen (e.g. lost records) */
+	uint64_t orphan_churn_pages; /* PS_EV_CHURN for an object without pins */
 };
 
 struct agg_limits {

@@ -21,7 +21,8 @@ struct ps_opts {
 	uint64_t cgroup_id;
 	uint64_t interval_ns;
 	uint64_t duration_ns;
-	uint64_t buffer_bytes; /* --buffer-size: the BPF ring buffer, 0 = default */
+	uint64_t buffer_bytes;	  /* --buffer-size: the BPF ring buffer, 0 = default */
+	uint64_t churn_window_ns; /* --churn-window */
 	bool json;
 	int verbose;
 	int argc; /* positional arguments left */
@@ -53,7 +54,10 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 	"  -d, --duration TIME    stop after this long\n"                                          \
 	"  -j, --json             JSON output\n"                                                   \
 	"  -v, --verbose          say what was attached and why (-vv: libbpf too)\n"               \
-	"      --buffer-size SIZE BPF ring buffer (power of two, 64K..1G; default 2M)\n"          \
+	"      --buffer-size SIZE BPF ring buffer (power of two, 64K..1G; default 2M)\n"           \
+	"      --churn-window TIME  count io_uring buffers unregistered and registered again\n"    \
+	"                         within TIME in BPF instead of reporting each (default 50ms;\n"   \
+	"                         0: report every operation)\n"                                    \
 	"  -h, --help             this help\n"
 
 int cmd_probes(int argc, char **argv);

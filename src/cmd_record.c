@@ -362,6 +362,7 @@ int cmd_record(int argc, char **argv)
 		.duration_ns = o.duration_ns,
 		.interval_ns = o.interval_ns,
 		.buffer_bytes = o.buffer_bytes,
+		.churn_window_ns = o.churn_window_ns,
 		.no_seed = ra.no_seed,
 	};
 	session_install_signals();

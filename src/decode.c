@@ -21,6 +21,7 @@ static const struct {
 	[PS_EV_GMEM] = {"gmem", sizeof(struct ps_ev_gmem)},
 	[PS_EV_CONV] = {"conv", sizeof(struct ps_ev_conv)},
 	[PS_EV_VM_EXIT] = {"vm_exit", sizeof(struct ps_ev_vm_exit)},
+	[PS_EV_CHURN] = {"churn", sizeof(struct ps_ev_churn)},
 };
 
 const char *drop_name(unsigned int reason)

@@ -20,6 +20,7 @@ union ps_event {
 	struct ps_ev_gmem gmem;
 	struct ps_ev_conv conv;
 	struct ps_ev_vm_exit vm_exit;
+	struct ps_ev_churn churn;
 	unsigned char raw[512];
 };
 

@@ -11,10 +11,15 @@
 #include <sys/stat.h>
 
 static const struct option common[] = {
-	{"pid", required_argument, NULL, 'p'},	    {"cgroup", required_argument, NULL, 'c'},
-	{"interval", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
-	{"json", no_argument, NULL, 'j'},	    {"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},	    {"buffer-size", required_argument, NULL, 0x100},
+	{"pid", required_argument, NULL, 'p'},
+	{"cgroup", required_argument, NULL, 'c'},
+	{"interval", required_argument, NULL, 'i'},
+	{"duration", required_argument, NULL, 'd'},
+	{"json", no_argument, NULL, 'j'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{"buffer-size", required_argument, NULL, 0x100},
+	{"churn-window", required_argument, NULL, 0x101},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -62,6 +67,7 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 
 	cur_cmd = argv[0];
 	memset(o, 0, sizeof(*o));
+	o->churn_window_ns = 50 * 1000000ULL;
 	for (size_t i = 0; i < ARRAY_SIZE(common); i++)
 		longopts[n++] = common[i];
 	for (; extra && extra->name && n < ARRAY_SIZE(longopts) - 1; extra++)
@@ -115,6 +121,17 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 						   "64K to 1G",
 						   optarg);
 			o->buffer_bytes = v;
+			break;
+		case 0x101:
+			if (strcmp(optarg, "0") &&
+			    (parse_duration_ns(optarg, &o->churn_window_ns) ||
+			     o->churn_window_ns > 10 * NSEC_PER_SEC))
+				return usage_error(
+					cur_cmd,
+					"--churn-window: '%s' is not 0 or a time up to 10s",
+					optarg);
+			if (!strcmp(optarg, "0"))
+				o->churn_window_ns = 0;
 			break;
 		case 'h':
 			fputs(usage, stdout);

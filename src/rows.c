@@ -51,6 +51,7 @@ static const struct field fields[] = {
 	F("shortterm_pages", NULL, 0, K_U64, shortterm_pages, 0),
 	F("acquired_pages", NULL, 0, K_U64, acquired_pages, 0),
 	F("released_pages", NULL, 0, K_U64, released_pages, 0),
+	F("churn_pairs", NULL, 0, K_U64, churn_pairs, 0),
 	F("cgroup_id", NULL, 0, K_U64, cgroup_id, 0),
 };
 
@@ -120,6 +121,7 @@ static void fill(struct agg *a, const struct holder_ent *h, struct holder_row *r
 	r->shortterm_pages = h->pages_shortterm;
 	r->acquired_pages = h->acquired_pages;
 	r->released_pages = h->released_pages;
+	r->churn_pairs = h->churn_pairs;
 	if (a->interval_ns) {
 		r->acquire_rate = (double)h->acquired_delta * NSEC_PER_SEC / a->interval_ns;
 		r->release_rate = (double)h->released_delta * NSEC_PER_SEC / a->interval_ns;

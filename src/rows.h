@@ -24,6 +24,7 @@ struct holder_row {
 	uint64_t pins, pinned_pages, pinned_bytes, charged_pages;
 	uint64_t longterm_pages, shortterm_pages;
 	uint64_t acquired_pages, released_pages;
+	uint64_t churn_pairs; /* register/unregister pairs counted in BPF (--churn-window) */
 	double acquire_rate, release_rate; /* pages/s over the last interval */
 	int64_t vmpin_kb;		   /* -1: not sampled or process gone */
 	int64_t oldest_age_ns;		   /* -1: before pinscope started; -2: no pins held */

@@ -5,6 +5,7 @@
 #include "procfs.h"
 #include "seed.h"
 #include "tlb_poll.h"
+#include "churn_poll.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -50,6 +51,7 @@ struct run {
 	int stop;
 	int holders_fd;
 	struct tlb_poll *tlb;
+	struct churn_poll *churn;
 };
 
 static void emit(struct run *r, union ps_event *e)
@@ -364,6 +366,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
+	cfg.churn_window_ns = o->churn_window_ns;
 	cfg.foll_longterm = kfeat_foll_longterm(&k);
 	cfg.flush_tlb_func = kfeat_ksym("flush_tlb_func");
 	cfg.do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
@@ -404,6 +407,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
 	r.tlb = tlb_poll_new(r.l);
 	tlb_poll_start(r.tlb, a);
+	r.churn = churn_poll_new(r.l, o->churn_window_ns);
 	if (!o->no_seed) {
 		seed_all(&r, choices, n);
 		ring_buffer__consume(rb);
@@ -446,6 +450,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 				next_tick = now_mono_ns() + interval;
 			/* A scan of every process costs ~10 ms per 1000: not every tick. */
 			sample_procfs(&r, ++ticks % 10 == 0);
+			churn_poll_tick(r.churn, false, emit_tlb_cb, &r);
 			tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 			emit_loss(&r);
 			emit_mark(&r, PS_MARK_TICK);
@@ -456,6 +461,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	/* Drain what is there, but do not chase a producer forever. */
 	r.break_at = now_mono_ns() + NSEC_PER_SEC / 10;
 	ring_buffer__consume(rb);
+	churn_poll_tick(r.churn, true, emit_tlb_cb, &r);
 	sample_procfs(&r, true);
 	tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 	emit_loss(&r);
@@ -463,6 +469,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	rc = 0;
 out:
 	tlb_poll_free(r.tlb);
+	churn_poll_free(r.churn);
 	ring_buffer__free(rb);
 	loader_free(r.l);
 	kfeat_free(&k);

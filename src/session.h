@@ -15,11 +15,12 @@
 #include "kfeat.h"
 
 struct session_opts {
-	pid_t pid;	      /* 0: all */
-	uint64_t cgroup_id;   /* 0: all */
-	uint64_t duration_ns; /* 0: until a signal */
-	uint64_t interval_ns; /* tick period; 0: 1 s */
-	uint64_t buffer_bytes; /* BPF ring buffer; 0: PS_RING_DEFAULT */
+	pid_t pid;		  /* 0: all */
+	uint64_t cgroup_id;	  /* 0: all */
+	uint64_t duration_ns;	  /* 0: until a signal */
+	uint64_t interval_ns;	  /* tick period; 0: 1 s */
+	uint64_t buffer_bytes;	  /* BPF ring buffer; 0: PS_RING_DEFAULT */
+	uint64_t churn_window_ns; /* struct ps_churn (bpf/events.h); 0: every operation reported */
 	bool no_seed;
 };
 

@@ -58,18 +58,19 @@ struct pinload {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " NAME " [options]\n"
-		   "  --mem anon|file|gmem  memory behind the buffers (default anon)\n"
-		   "  --bufs N              fixed buffers per ring (default 4)\n"
-		   "  --pages P             pages per buffer (default 16)\n"
-		   "  --rings R             rings, each registering the same buffers (default 1)\n"
-		   "  --no-register         do not register before 'ready'; wait for 'register'\n"
-		   "  --file PATH           backing file for --mem file (default: unlinked, "
-		   "/dev/shm)\n"
-		   "  --loop N              benchmark: register+unregister N times, print 'loop', "
-		   "exit\n"
-		   "  --help                this text\n"
-		   "commands on stdin: register unregister shrink close status punch exit\n");
+	fprintf(f,
+		"usage: " NAME " [options]\n"
+		"  --mem anon|file|gmem  memory behind the buffers (default anon)\n"
+		"  --bufs N              fixed buffers per ring (default 4)\n"
+		"  --pages P             pages per buffer (default 16)\n"
+		"  --rings R             rings, each registering the same buffers (default 1)\n"
+		"  --no-register         do not register before 'ready'; wait for 'register'\n"
+		"  --file PATH           backing file for --mem file (default: unlinked, "
+		"/dev/shm)\n"
+		"  --loop N              benchmark: register+unregister N times, print 'loop', "
+		"exit\n"
+		"  --help                this text\n"
+		"commands on stdin: register unregister shrink close status punch exit, loop N\n");
 }
 
 /* ---- memory ---- */
@@ -289,6 +290,8 @@ static void answer(const struct pinload *pl, const char *cmd, int ret)
 	print_truth();
 }
 
+static void bench_loop(struct pinload *pl);
+
 static void command_loop(struct pinload *pl)
 {
 	char *line = NULL, *argv[MAX_ARGS];
@@ -299,6 +302,12 @@ static void command_loop(struct pinload *pl)
 		argc = split(line, argv, MAX_ARGS);
 		if (!argc)
 			continue;
+		/* loop N: the benchmark loop, after 'ready' (so a tracer can be given the pid) */
+		if (!strcmp(argv[0], "loop") && argc == 2) {
+			pl->loop = parse_count(argv[1], "loop", 1L << 40);
+			bench_loop(pl);
+			continue;
+		}
 		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (!strcmp(argv[0], commands[i].name))
 				break;

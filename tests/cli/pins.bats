@@ -133,3 +133,50 @@ check_holder() {
 	wait_line "$PS_OUT" 10 "\"pid\":$pid,\"comm\":\"pinload\",\"subsystem\":\"io_uring\",\"pins\":2,\"pinned_pages\":32,\"pinned_bytes\":131072,\"charged_pages\":32,\"vmpin_kb\":128,"
 	stop_pinscope
 }
+
+@test "a register/unregister loop: pairs counted in BPF, acquired and released exact" {
+	start_workload pinload --bufs 2 --pages 8 --no-register
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope report -d 300 -j -p "$pid"
+	loop=$(wl_cmd "loop 20000")
+	ops=$(field "$loop" ops)
+	per=$(field "$loop" pages_per_op)
+	[ "$ops" -eq 20000 ] && [ "$per" -eq 16 ]
+	stop_pinscope
+	PS_PID=
+	# The workload's own count: every registration pinned 16 pages, every unregister released them.
+	[ "$(json_get "$PS_OUT" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
+	[ "$(json_get "$PS_OUT" "sum(h['acquired_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq $((ops * per)) ]
+	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq $((ops * per)) ]
+	# Most pairs were counted in BPF, not reported one by one.
+	[ "$(json_get "$PS_OUT" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid)")" -ge $((ops / 2)) ]
+	[ "$(json_get "$PS_OUT" "d['losses']['ringbuf_full']")" -eq 0 ]
+}
+
+@test "--churn-window 0 reports every operation; the counts are the same" {
+	start_workload pinload --bufs 2 --pages 8 --no-register
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope report -d 300 -j -p "$pid" --churn-window 0
+	[ "$(field "$(wl_cmd "loop 2000")" ops)" -eq 2000 ]
+	stop_pinscope
+	PS_PID=
+	[ "$(json_get "$PS_OUT" "d['losses']['ringbuf_full']")" -eq 0 ]
+	[ "$(json_get "$PS_OUT" "sum(h['acquired_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 32000 ]
+	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 32000 ]
+	[ "$(json_get "$PS_OUT" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
+}
+
+@test "an unregister held back as churn is reported within two intervals" {
+	start_workload pinload --bufs 2 --pages 8 --no-register
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope top -b -j -i 0.25 -p "$pid"
+	# Registered and unregistered at once: the unregister is held back (a loop, maybe).
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
+	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	# Each line is one interval; wait for two more after the unregister.
+	n=$(wc -l <"$PS_OUT")
+	until [ "$(wc -l <"$PS_OUT")" -ge $((n + 2)) ]; do sleep 0.05; done
+	tail -n 1 "$PS_OUT" >"$BATS_TEST_TMPDIR/last.json"
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 16 ]
+}

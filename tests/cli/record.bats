@@ -62,7 +62,8 @@ run_split() {
 	# A workload that registers and unregisters buffers as fast as it can.
 	"$PINSCOPE_TOOLS/pinload" --bufs 64 --pages 1 --loop 100000000 >/dev/null 2>&1 &
 	LOOP_PID=$!
-	run_split record -o "$F" --size-limit 64K -d 120 -p "$LOOP_PID"
+	# --churn-window 0: every operation is a record (else BPF counts the pairs).
+	run_split record -o "$F" --size-limit 64K -d 120 -p "$LOOP_PID" --churn-window 0
 	[ "$RC" -eq 0 ]
 	grep -q 'stopped: size_limit' "$ERR"
 	size=$(stat -c %s "$F")
@@ -107,6 +108,21 @@ run_split() {
 	[ "$RC" -eq 0 ]
 	cmp "$PS_OUT" "$OUT"
 	[ "$(json_get "$OUT" "[s['frames'][0]['symbol'] is not None for s in d['stacks'] if s['pid']==$pid][0]")" = True ]
+}
+
+@test "replay equivalence with churn: pairs counted in BPF replay to the same report" {
+	start_workload pinload --bufs 2 --pages 4 --no-register
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope report -d 300 -j -p "$pid" -o "$F"
+	[ "$(field "$(wl_cmd "loop 5000")" ops)" -eq 5000 ]
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 32 ]
+	stop_pinscope
+	PS_PID=
+	[ "$(json_get "$PS_OUT" "sum(h['acquired_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 40008 ]
+	[ "$(json_get "$PS_OUT" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid) > 0")" = True ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	cmp "$PS_OUT" "$OUT"
 }
 
 @test "a truncated copy: exit 4, the damage in one line, the holder still reported" {

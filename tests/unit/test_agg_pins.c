@@ -219,3 +219,51 @@ UNIT_TEST(decode_rejects_bad_records)
 	CHECK(decode_event(&e, sizeof(e.pin), &out) != 0);
 	CHECK(decode_event(&e, 3, &out) != 0);
 }
+
+static union ps_event churn(uint32_t tgid, uint64_t obj, uint64_t pairs, uint64_t pages)
+{
+	union ps_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.h.type = PS_EV_CHURN;
+	e.h.size = sizeof(e.churn);
+	e.h.flags = PS_F_SYNTH;
+	e.h.tgid = tgid;
+	e.h.ts_ns = clock_ns++;
+	e.churn.obj = obj;
+	e.churn.pairs = pairs;
+	e.churn.pages = pages;
+	e.churn.subsys = PS_SUB_IO_URING;
+	return e;
+}
+
+/* Churn totals (user space each tick, BPF at teardown) count once, per holder, what is new. */
+UNIT_TEST(agg_pins_churn_totals_count_once)
+{
+	struct agg a;
+	struct holder_ent *h;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, pin(7, 0xa000, 0, 8, 0));
+	apply(&a, pin(7, 0xa000, 1, 8, 0));
+	apply(&a, churn(7, 0xa000, 10, 160));
+	h = only_holder(&a);
+	CHECK(h != NULL);
+	CHECK_EQ(h->acquired_pages, 16 + 160); /* two pins, one holder: counted once */
+	CHECK_EQ(h->released_pages, 160);
+	CHECK_EQ(h->churn_pairs, 10);
+	apply(&a, churn(7, 0xa000, 10, 160)); /* the same totals again (BPF at teardown) */
+	CHECK_EQ(h->acquired_pages, 176);
+	apply(&a, churn(7, 0xa000, 15, 240));
+	CHECK_EQ(h->churn_pairs, 15);
+	CHECK_EQ(h->released_pages, 240);
+	apply(&a, obj_ev(PS_EV_OBJ_TEARDOWN, 7, 0xa000, 0));
+	apply(&a, unpin_all(0xa000, PS_UNPIN_TEARDOWN));
+	CHECK_EQ(h->pages, 0);
+	CHECK_EQ(h->released_pages, 256);
+	/* A new ring at the same address starts from zero; with no pins its pairs are orphans. */
+	apply(&a, churn(7, 0xa000, 2, 32));
+	CHECK_EQ(a.pins.orphan_churn_pages, 32);
+	CHECK_EQ(h->churn_pairs, 15);
+	agg_free(&a);
+}

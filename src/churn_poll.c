@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include "churn_poll.h"
+#include "htab.h"
+#include "loader.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RINGS 16384 /* the map's max_entries */
+
+/* What was reported of one ring so far. */
+struct seen {
+	struct htab_key k; /* ring, 0 */
+	uint64_t pairs, pair_pages;
+	uint64_t flushed_unreg_ns; /* the held-back unregister already reported */
+};
+
+struct churn_poll {
+	int fd;
+	uint64_t window_ns;
+	struct htab seen;
+	uint64_t *keys;
+};
+
+struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns)
+{
+	struct churn_poll *p;
+	int fd = loader_map_fd(l, "pins_churn");
+
+	if (fd < 0 || !window_ns)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->fd = fd;
+	p->window_ns = window_ns;
+	p->keys = calloc(MAX_RINGS, sizeof(*p->keys));
+	if (!p->keys || htab_init(&p->seen, MAX_RINGS, sizeof(struct seen))) {
+		churn_poll_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void hdr(union ps_event *e, unsigned int type, size_t size, const struct ps_churn *c,
+		uint64_t ts)
+{
+	memset(e, 0, sizeof(*e));
+	e->h.type = type;
+	e->h.size = size;
+	e->h.tier = PS_TIER_USER;
+	e->h.flags = PS_F_SYNTH;
+	e->h.tgid = e->h.tid = c->tgid;
+	e->h.ts_ns = ts;
+	e->h.cgroup_id = c->cgroup_id;
+	memcpy(e->h.comm, c->comm, sizeof(e->h.comm));
+}
+
+static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, churn_emit_fn emit,
+		void *ctx)
+{
+	struct ps_churn c;
+	struct seen *s;
+	union ps_event e;
+
+	if (bpf_map_lookup_elem(p->fd, &ring, &c))
+		return;
+	s = htab_insert(&p->seen, ring, 0, NULL);
+	if (!s)
+		return;
+	if (c.dead) { /* BPF reported its last counts with the teardown */
+		bpf_map_delete_elem(p->fd, &ring);
+		htab_del(&p->seen, s);
+		return;
+	}
+	/* A ring at a reused address starts its counts again from zero. */
+	if (c.pairs < s->pairs || c.pair_pages < s->pair_pages)
+		s->pairs = s->pair_pages = 0;
+	if (c.pairs > s->pairs) {
+		hdr(&e, PS_EV_CHURN, sizeof(e.churn), &c, now);
+		e.churn.obj = ring;
+		e.churn.pairs = c.pairs;
+		e.churn.pages = c.pair_pages;
+		e.churn.subsys = PS_SUB_IO_URING;
+		emit(ctx, &e);
+		s->pairs = c.pairs;
+		s->pair_pages = c.pair_pages;
+	}
+	if (c.pending && c.unreg_ns != s->flushed_unreg_ns &&
+	    (final || (now > c.unreg_ns && now - c.unreg_ns > 2 * p->window_ns))) {
+		hdr(&e, PS_EV_UNPIN, sizeof(e.unpin), &c, now);
+		e.unpin.obj = ring;
+		e.unpin.slot = PS_SLOT_ALL;
+		e.unpin.subsys = PS_SUB_IO_URING;
+		e.unpin.reason = PS_UNPIN_UNREGISTER;
+		emit(ctx, &e);
+		s->flushed_unreg_ns = c.unreg_ns;
+	}
+}
+
+void churn_poll_tick(struct churn_poll *p, bool final, churn_emit_fn emit, void *ctx)
+{
+	uint64_t key, *prev = NULL, now;
+	size_t n = 0;
+
+	if (!p)
+		return;
+	/* Keys first: entries are deleted on the way. */
+	while (n < MAX_RINGS && !bpf_map_get_next_key(p->fd, prev, &key)) {
+		p->keys[n++] = key;
+		prev = &p->keys[n - 1];
+	}
+	now = now_mono_ns();
+	for (size_t i = 0; i < n; i++)
+		one(p, p->keys[i], final, now, emit, ctx);
+}
+
+void churn_poll_free(struct churn_poll *p)
+{
+	if (!p)
+		return;
+	if (p->seen.ents)
+		htab_free(&p->seen);
+	free(p->keys);
+	free(p);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The user-space half of churn counting (struct ps_churn in bpf/events.h): every tick, after
+ * the ring buffer is drained, reads the BPF map and emits PS_EV_CHURN with the register/
+ * unregister pairs counted since the last tick, then the unregisters BPF has held back for more
+ * than twice the window as PS_EV_UNPIN. It never writes the map entries BPF uses; it deletes
+ * only those of rings torn down.
+ */
+#ifndef PS_CHURN_POLL_H
+#define PS_CHURN_POLL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "decode.h"
+
+struct loader;
+struct churn_poll;
+
+typedef void (*churn_emit_fn)(void *ctx, union ps_event *e);
+
+/* NULL when the map is not loaded or window_ns is 0 (then the other calls do nothing). */
+struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns);
+/* final: the run ends, report every held-back unregister whatever its age. */
+void churn_poll_tick(struct churn_poll *p, bool final, churn_emit_fn emit, void *ctx);
+void churn_poll_free(struct churn_poll *p);
+
+#endif
