@@ -47,6 +47,7 @@ struct run {
 	struct ring_buffer *rb;
 	uint64_t malformed;
 	uint64_t break_at; /* leave the ring-buffer callback loop at this time (0: never) */
+	bool final;	   /* the last drain: a stop request does not cut it short */
 	unsigned int since_check;
 	int stop;
 	int holders_fd;
@@ -227,7 +228,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 	/* A producer faster than this loop would keep ring_buffer__poll() from ever returning:
 	 * leave at the deadline (this record is consumed; the rest wait for the next round). */
 	if (r->break_at && !(++r->since_check & 255) &&
-	    (session_stop || now_mono_ns() >= r->break_at))
+	    ((session_stop && !r->final) || now_mono_ns() >= r->break_at))
 		return -EAGAIN;
 	return 0;
 }
@@ -458,8 +459,10 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 				break;
 		}
 	}
-	/* Drain what is there, but do not chase a producer forever. */
-	r.break_at = now_mono_ns() + NSEC_PER_SEC / 10;
+	/* What the workload did up to the stop is in the ring (up to a wakeup's worth of records
+	 * never woke us): read it all, but do not chase a producer forever. */
+	r.final = true;
+	r.break_at = now_mono_ns() + NSEC_PER_SEC;
 	ring_buffer__consume(rb);
 	churn_poll_tick(r.churn, true, emit_tlb_cb, &r);
 	sample_procfs(&r, true);
