@@ -11,6 +11,7 @@
  */
 #include "common.bpf.h"
 #include "pins.bpf.h"
+#include "pins_cache.bpf.h"
 
 #define IORING_REGISTER_BUFFERS		    0
 #define IORING_UNREGISTER_BUFFERS	    1
