@@ -45,7 +45,7 @@ static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 static __always_inline void vma_lookup(__u64 addr, struct vma_ctx *v)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = task->mm;
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	__u32 tgid = ps_tgid(), seq = 0;
 	struct vma_cache *c = bpf_map_lookup_elem(&pins_vma_cache, &tgid);
 	bool seq_ok = mm_seq(mm, &seq);
@@ -84,6 +84,13 @@ struct {
 	__type(value, struct ustack_cache);
 } pins_ustack_cache SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ustack_cache);
+} pins_ustack_scratch SEC(".maps");
+
 /* Copies the user stack into st (PS_MAX_STACK entries) and returns how many are valid. */
 static __always_inline __u32 ustack_get(void *ctx, __u64 *st)
 {
@@ -92,6 +99,7 @@ static __always_inline __u32 ustack_get(void *ctx, __u64 *st)
 	struct ustack_cache *c = bpf_map_lookup_elem(&pins_ustack_cache, &tid);
 	__u64 ip = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
 	__u64 bp = BPF_CORE_READ(regs, bp), ra = 0;
+	__u32 zero = 0;
 	long n;
 
 	bpf_probe_read_user(&ra, sizeof(ra), (void *)(bp + 8));
@@ -102,12 +110,16 @@ static __always_inline __u32 ustack_get(void *ctx, __u64 *st)
 	n = bpf_get_stack(ctx, st, PS_MAX_STACK * sizeof(__u64), BPF_F_USER_STACK);
 	if (n <= 0)
 		return 0;
-	{
-		struct ustack_cache nc = {
-			.ip = ip, .sp = sp, .bp = bp, .ra = ra, .nr = n / sizeof(__u64)};
-
-		__builtin_memcpy(nc.st, st, sizeof(nc.st));
-		bpf_map_update_elem(&pins_ustack_cache, &tid, &nc, BPF_ANY);
+	/* a new entry is built in per-CPU scratch: BPF's 512-byte stack is nearly full here */
+	c = bpf_map_lookup_elem(&pins_ustack_scratch, &zero);
+	if (c) {
+		c->ip = ip;
+		c->sp = sp;
+		c->bp = bp;
+		c->ra = ra;
+		c->nr = n / sizeof(__u64);
+		__builtin_memcpy(c->st, st, sizeof(c->st));
+		bpf_map_update_elem(&pins_ustack_cache, &tid, c, BPF_ANY);
 	}
 	return n / sizeof(__u64);
 }

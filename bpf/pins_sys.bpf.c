@@ -63,6 +63,13 @@ struct {
 	__type(value, struct ps_churn);
 } pins_churn SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ps_churn);
+} pins_churn_scratch SEC(".maps");
+
 struct walk_ctx {
 	__u64 ring;
 	__u64 fp, pages; /* of the buffers walked */
@@ -164,7 +171,7 @@ static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd, 
  * records fewer per registration (a third of the records of a register/unregister loop).
  */
 static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd,
-				      __u8 tier, bool fresh, struct walk_ctx *out)
+				      __u8 tier, bool fresh, struct ps_churn *out)
 {
 	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm, .tier = tier};
 	__u32 nr = ring_nr_bufs((void *)ring);
@@ -273,8 +280,8 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 {
 	struct ps_churn *c = cfg.churn_window_ns ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
-	struct walk_ctx w = {};
-	__u32 tgid = ps_tgid();
+	__u32 tgid = ps_tgid(), zero = 0;
+	struct ps_churn *n;
 	__u8 one = 1;
 
 	if (opcode == IORING_UNREGISTER_BUFFERS) {
@@ -300,27 +307,22 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
-	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, &w);
-	if (!cfg.churn_window_ns)
+	/* A new entry is built in per-CPU scratch: the stack is nearly full here. */
+	n = !cfg.churn_window_ns ? NULL : c ? c : bpf_map_lookup_elem(&pins_churn_scratch, &zero);
+	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, n);
+	if (!n)
 		return;
-	if (c) {
-		if (c->dead) { /* a new ring at a torn-down ring's address */
-			c->dead = 0;
-			c->pairs = c->pair_pages = 0;
-			c->tgid = tgid;
-			bpf_get_current_comm(c->comm, sizeof(c->comm));
-		}
-		c->fp = w.fp;
-		c->pages = w.pages;
-		c->reg_ns = bpf_ktime_get_ns();
-	} else {
-		struct ps_churn n = {.fp = w.fp, .pages = w.pages, .tgid = tgid};
-
-		n.reg_ns = bpf_ktime_get_ns();
-		n.cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
-		bpf_get_current_comm(n.comm, sizeof(n.comm));
-		bpf_map_update_elem(&pins_churn, &ring, &n, BPF_NOEXIST);
+	if (!c || c->dead) { /* new, or a new ring at a torn-down ring's address */
+		n->pairs = n->pair_pages = 0;
+		n->pending = n->dead = 0;
+		n->unreg_ns = 0;
+		n->tgid = tgid;
+		n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
+		bpf_get_current_comm(n->comm, sizeof(n->comm));
 	}
+	n->reg_ns = bpf_ktime_get_ns();
+	if (!c)
+		bpf_map_update_elem(&pins_churn, &ring, n, BPF_NOEXIST);
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")
