@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "htab.h"
-#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { SLOT_EMPTY = 0, SLOT_DEAD = 1, SLOT_BASE = 2 };
+enum { SLOT_EMPTY = 0, SLOT_BASE = 1 };
+
+#define MIN_SLOTS 64
 
 int htab_init(struct htab *h, size_t max_entries, size_t esz)
 {
@@ -17,11 +18,12 @@ int htab_init(struct htab *h, size_t max_entries, size_t esz)
 		return -EINVAL;
 	while (cap * 3 / 4 < max_entries)
 		cap <<= 1;
-	h->cap = cap;
+	h->max_cap = cap;
+	h->cap = cap < MIN_SLOTS ? cap : MIN_SLOTS;
 	h->esz = esz;
 	h->limit = max_entries;
 	/* calloc'd pages nobody touched cost nothing: memory follows use. */
-	h->slot = calloc(cap, sizeof(*h->slot));
+	h->slot = calloc(h->cap, sizeof(*h->slot));
 	h->ents = calloc(max_entries, esz);
 	h->live = calloc(max_entries, 1);
 	if (!h->slot || !h->ents || !h->live) {
@@ -41,34 +43,43 @@ void htab_free(struct htab *h)
 	h->live = NULL;
 }
 
-static size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
+/* The mixer of util.c's hash64, inlined here: it runs several times per event. */
+static inline uint64_t mix64(uint64_t x)
 {
-	return hash64(k1 ^ hash64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
 }
 
-static struct htab_key *ent_at(const struct htab *h, size_t idx)
+static inline size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
+{
+	return mix64(k1 ^ mix64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
+}
+
+static inline struct htab_key *ent_at(const struct htab *h, size_t idx)
 {
 	return (struct htab_key *)(h->ents + idx * h->esz);
 }
 
-/* The slot holding (k1, k2), or cap when there is none. */
-static size_t find_slot(const struct htab *h, uint64_t k1, uint64_t k2)
+/* The slot holding (k1, k2), or cap when there is none. The table is never full of slots
+ * (at most 3/4 are used), so the probe always meets an empty one. */
+static inline size_t find_slot(const struct htab *h, uint64_t k1, uint64_t k2)
 {
-	size_t i = slot_of(h, k1, k2);
+	size_t mask = h->cap - 1;
 
-	for (size_t n = 0; n < h->cap; n++, i = (i + 1) & (h->cap - 1)) {
+	for (size_t i = slot_of(h, k1, k2);; i = (i + 1) & mask) {
 		uint32_t s = h->slot[i];
-		struct htab_key *k;
+		const struct htab_key *k;
 
 		if (s == SLOT_EMPTY)
 			return h->cap;
-		if (s == SLOT_DEAD)
-			continue;
 		k = ent_at(h, s - SLOT_BASE);
 		if (k->k1 == k1 && k->k2 == k2)
 			return i;
 	}
-	return h->cap;
 }
 
 void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2)
@@ -78,23 +89,31 @@ void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2)
 	return i < h->cap ? ent_at(h, h->slot[i] - SLOT_BASE) : NULL;
 }
 
-/* Deleted slots pile up under churn; rebuild the slots (the entries stay where they are). */
-static void rehash(struct htab *h)
+static void place(struct htab *h, size_t idx)
 {
-	memset(h->slot, 0, h->cap * sizeof(*h->slot));
-	h->dead = 0;
-	for (size_t idx = 0; idx < h->used; idx++) {
-		struct htab_key *k;
-		size_t i;
+	const struct htab_key *k = ent_at(h, idx);
+	size_t i = slot_of(h, k->k1, k->k2);
 
-		if (!h->live[idx])
-			continue;
-		k = ent_at(h, idx);
-		i = slot_of(h, k->k1, k->k2);
-		while (h->slot[i] != SLOT_EMPTY)
-			i = (i + 1) & (h->cap - 1);
-		h->slot[i] = idx + SLOT_BASE;
-	}
+	while (h->slot[i] != SLOT_EMPTY)
+		i = (i + 1) & (h->cap - 1);
+	h->slot[i] = idx + SLOT_BASE;
+}
+
+/* Double the slot array (the entries stay where they are). -ENOMEM leaves it as it was. */
+static int grow(struct htab *h)
+{
+	size_t cap = h->cap * 2;
+	uint32_t *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	free(h->slot);
+	h->slot = slot;
+	h->cap = cap;
+	for (size_t idx = 0; idx < h->used; idx++)
+		if (h->live[idx])
+			place(h, idx);
+	return 0;
 }
 
 static size_t take_entry(struct htab *h)
@@ -113,7 +132,7 @@ static size_t take_entry(struct htab *h)
 void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 {
 	struct htab_key *k = htab_find(h, k1, k2);
-	size_t i, idx;
+	size_t idx;
 
 	if (created)
 		*created = 0;
@@ -123,24 +142,46 @@ void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 		h->overflow++;
 		return NULL;
 	}
-	if (h->dead > h->cap / 4)
-		rehash(h);
-	i = slot_of(h, k1, k2);
-	while (h->slot[i] >= SLOT_BASE)
-		i = (i + 1) & (h->cap - 1);
-	if (h->slot[i] == SLOT_DEAD)
-		h->dead--;
+	/* Keep at most half the slots used while the array may grow, 3/4 once it cannot. */
+	if (h->cap < h->max_cap && (h->count + 1) * 2 > h->cap && grow(h) &&
+	    (h->count + 1) * 4 > h->cap * 3) {
+		h->overflow++;
+		return NULL;
+	}
 	idx = take_entry(h);
-	h->slot[i] = idx + SLOT_BASE;
-	h->live[idx] = 1;
 	k = ent_at(h, idx);
 	memset(k, 0, h->esz);
 	k->k1 = k1;
 	k->k2 = k2;
+	h->live[idx] = 1;
+	place(h, idx);
 	h->count++;
 	if (created)
 		*created = 1;
 	return k;
+}
+
+/* Linear probing without tombstones: close the gap at i by moving back every later entry of
+ * the run whose home slot does not lie cyclically in (i, j]. */
+static void remove_slot(struct htab *h, size_t i)
+{
+	size_t mask = h->cap - 1, j = i;
+
+	for (;;) {
+		const struct htab_key *k;
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (h->slot[j] == SLOT_EMPTY)
+			break;
+		k = ent_at(h, h->slot[j] - SLOT_BASE);
+		home = slot_of(h, k->k1, k->k2);
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		h->slot[i] = h->slot[j];
+		i = j;
+	}
+	h->slot[i] = SLOT_EMPTY;
 }
 
 void htab_del(struct htab *h, void *ent)
@@ -153,10 +194,8 @@ void htab_del(struct htab *h, void *ent)
 	if (idx >= h->used || !h->live[idx])
 		return;
 	i = find_slot(h, k->k1, k->k2);
-	if (i < h->cap) {
-		h->slot[i] = SLOT_DEAD;
-		h->dead++;
-	}
+	if (i < h->cap)
+		remove_slot(h, i);
 	h->live[idx] = 0;
 	h->count--;
 	next = h->free_list;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Fixed-capacity open-addressing table keyed by two u64s. Entries start with struct htab_key.
- * It never grows: a full table refuses inserts and counts them in `overflow`, so memory is
- * bounded by the capacity chosen at creation. The slots hold indexes into an entry array that
- * is filled from the front (deleted entries are reused first), so the memory a table touches
- * follows the entries it holds, not its capacity, and entries never move: a pointer to an
- * entry stays valid until that entry is deleted.
+ * Bounded open-addressing table keyed by two u64s. Entries start with struct htab_key.
+ * A full table refuses inserts and counts them in `overflow`, so memory is bounded by the
+ * capacity chosen at creation. The slots hold indexes into an entry array that is filled from
+ * the front (deleted entries are reused first), so the memory a table touches follows the
+ * entries it holds, not its capacity, and entries never move: a pointer to an entry stays valid
+ * until that entry is deleted. The slot array starts small and doubles (up to the size the
+ * capacity needs) as entries arrive, so a table of a few hundred entries stays in cache;
+ * deletion shifts the probe run back (no tombstones), so churn never lengthens lookups.
  */
 #ifndef PS_HTAB_H
 #define PS_HTAB_H
@@ -19,13 +21,13 @@ struct htab_key {
 };
 
 struct htab {
-	size_t cap; /* slots, a power of two */
+	size_t cap;	/* slots now, a power of two */
+	size_t max_cap; /* slots the limit needs: cap never grows past it */
 	size_t esz;
 	size_t count;
 	size_t limit; /* max live entries */
-	size_t dead;  /* deleted slots not yet reused */
 	uint64_t overflow;
-	uint32_t *slot;	     /* 0 empty, 1 deleted, else entry index + 2 */
+	uint32_t *slot;	     /* 0 empty, else entry index + 1 */
 	unsigned char *ents; /* `limit` entries; [0, used) handed out so far */
 	uint8_t *live;	     /* per entry */
 	size_t used;

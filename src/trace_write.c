@@ -4,6 +4,7 @@
 #include "trace_fmt.h"
 #include "trace_meta.h"
 #include "util.h"
+#include "zblock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,9 +18,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define QUEUE_MAX   64	  /* sealed batches waiting for the writer thread: 4 MiB */
-#define FOOTER_ROOM 4096u /* kept free under the size limit for the footer */
-#define FOOTER_TEXT 4000u
+#define QUEUE_MAX   16 /* sealed batches waiting for the writer threads: 4 MiB */
+#define MAX_WORKERS 2  /* threads that deflate batches side by side (one writes at a time) */
+/* Event batches are sealed at this many raw bytes (or at every tick). Deflate is no slower on
+ * 256 KiB than on 64 KiB, compresses event records ~15% better, and the writer thread wakes
+ * a quarter as often. */
+#define BATCH_RAW (256u << 10)
+/* zlib level when the caller leaves it to us: on event records level 2 is as fast as level 1
+ * (its matches are longer) and ~15% smaller. */
+#define DEFAULT_LEVEL 2
+#define FOOTER_ROOM   4096u /* kept free under the size limit for the footer */
+#define FOOTER_TEXT   4000u
 
 struct batch {
 	struct tbuf raw;
@@ -29,7 +38,18 @@ struct batch {
 	uint64_t first_ts, last_ts;
 	struct ps_ev_loss loss;
 	bool has_loss;
+	enum { QUEUED, ENCODING, ENCODED } state; /* threaded writers only */
+	uint32_t seq;				  /* its block's number, given when queued */
+	int enc_err;
+	struct tbuf out; /* the framed block */
 	struct batch *next;
+};
+
+struct worker {
+	struct trace_writer *w;
+	struct zblock zip;
+	pthread_t th;
+	bool started;
 };
 
 struct trace_writer {
@@ -43,7 +63,9 @@ struct trace_writer {
 	struct batch *spare; /* recycled batches (protected by mu) */
 
 	bool threaded;
-	pthread_t th;
+	struct worker wk[MAX_WORKERS];
+	uint32_t next_seq; /* the next queued batch's block number */
+	bool writing;	   /* a worker is writing the head batch */
 	pthread_mutex_t mu;
 	pthread_cond_t work, space;
 	struct batch *qhead, *qtail;
@@ -51,7 +73,7 @@ struct trace_writer {
 	bool closing;
 
 	/* Owned by whoever writes: the thread, or the caller when synchronous. */
-	struct trace_zip zip;
+	struct zblock zip;
 	struct tbuf out;
 	uint32_t seq;
 	struct trace_writer_stats st;
@@ -90,31 +112,41 @@ static void fail(struct trace_writer *w, int err)
 	atomic_store(&w->full, 1);
 }
 
-/* Deflate, frame and write one batch, within the size limit. Runs in the writing thread. */
-static void put_batch(struct trace_writer *w, struct batch *b)
+/* Deflate and frame one batch as block number seq. */
+static int encode_batch(struct zblock *z, struct tbuf *out, const struct batch *b, uint32_t seq)
+{
+	out->len = 0;
+	return zblock_encode(z, out, b->type, seq, b->raw.data, b->raw.len);
+}
+
+/*
+ * Write one encoded batch (enc_err: how its encoding failed), within the size limit, and count
+ * it. One thread at a time, in block order: the caller when synchronous, else the worker that
+ * holds `writing`.
+ */
+static void write_batch(struct trace_writer *w, struct batch *b, const struct tbuf *out,
+			int enc_err)
 {
 	int err;
 
 	if (atomic_load(&w->err))
 		goto drop;
-	w->out.len = 0;
-	err = trace_block_encode(&w->zip, &w->out, b->type, w->seq, b->raw.data, b->raw.len);
-	if (err) {
-		fail(w, err);
+	if (enc_err) {
+		fail(w, enc_err);
 		goto drop;
 	}
-	if (w->hard_limit && w->st.file_bytes + w->out.len > w->hard_limit) {
+	if (w->hard_limit && w->st.file_bytes + out->len > w->hard_limit) {
 		atomic_store(&w->full, 1);
 		goto drop;
 	}
-	err = write_all(w->fd, w->out.data, w->out.len);
+	err = write_all(w->fd, out->data, out->len);
 	if (err) {
 		fail(w, err);
 		goto drop;
 	}
 	w->seq++;
 	w->st.blocks++;
-	w->st.file_bytes += w->out.len;
+	w->st.file_bytes += out->len;
 	w->st.raw_bytes += b->raw.len;
 	if (b->type == TRACE_BLK_SYMBOLS)
 		w->st.symbols += b->nr;
@@ -139,6 +171,14 @@ drop:
 		w->st.not_written += b->nr;
 }
 
+/* Synchronous: encode with the writer's own stream and write now. */
+static void put_batch(struct trace_writer *w, struct batch *b)
+{
+	int err = atomic_load(&w->err) ? 0 : encode_batch(&w->zip, &w->out, b, w->seq);
+
+	write_batch(w, b, &w->out, err);
+}
+
 /* Caller holds mu when the writer is threaded. */
 static void recycle_locked(struct trace_writer *w, struct batch *b)
 {
@@ -147,6 +187,9 @@ static void recycle_locked(struct trace_writer *w, struct batch *b)
 	b->has_loss = false;
 	b->first_ts = b->last_ts = 0;
 	memset(b->by_type, 0, sizeof(b->by_type));
+	b->state = QUEUED;
+	b->enc_err = 0;
+	b->out.len = 0;
 	b->next = w->spare;
 	w->spare = b;
 }
@@ -160,28 +203,50 @@ static void recycle(struct trace_writer *w, struct batch *b)
 		pthread_mutex_unlock(&w->mu);
 }
 
+/*
+ * A worker deflates the first batch nobody has taken yet; whichever worker finds the head of
+ * the queue encoded while nobody writes, writes it. So blocks are deflated side by side and
+ * written in order.
+ */
 static void *writer_main(void *arg)
 {
-	struct trace_writer *w = arg;
+	struct worker *k = arg;
+	struct trace_writer *w = k->w;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		struct batch *b;
+		struct batch *b = w->qhead;
 
-		while (!w->qhead && !w->closing)
-			pthread_cond_wait(&w->work, &w->mu);
-		b = w->qhead;
-		if (!b)
+		if (b && b->state == ENCODED && !w->writing) {
+			w->qhead = b->next;
+			if (!w->qhead)
+				w->qtail = NULL;
+			w->writing = true;
+			pthread_mutex_unlock(&w->mu);
+			write_batch(w, b, &b->out, b->enc_err);
+			pthread_mutex_lock(&w->mu);
+			w->writing = false;
+			w->qlen--;
+			recycle_locked(w, b);
+			pthread_cond_broadcast(&w->space);
+			pthread_cond_broadcast(&w->work); /* the next head may be encoded already */
+			continue;
+		}
+		while (b && b->state != QUEUED)
+			b = b->next;
+		if (b) {
+			b->state = ENCODING;
+			pthread_mutex_unlock(&w->mu);
+			b->enc_err = atomic_load(&w->err)
+					     ? 0
+					     : encode_batch(&k->zip, &b->out, b, b->seq);
+			pthread_mutex_lock(&w->mu);
+			b->state = ENCODED;
+			continue;
+		}
+		if (!w->qhead && w->closing)
 			break;
-		w->qhead = b->next;
-		if (!w->qhead)
-			w->qtail = NULL;
-		pthread_mutex_unlock(&w->mu);
-		put_batch(w, b);
-		pthread_mutex_lock(&w->mu);
-		w->qlen--;
-		recycle_locked(w, b);
-		pthread_cond_broadcast(&w->space);
+		pthread_cond_wait(&w->work, &w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -219,6 +284,8 @@ static void submit(struct trace_writer *w, struct batch *b)
 	pthread_mutex_lock(&w->mu);
 	while (w->qlen >= QUEUE_MAX)
 		pthread_cond_wait(&w->space, &w->mu);
+	b->state = QUEUED;
+	b->seq = w->next_seq++;
 	if (w->qtail)
 		w->qtail->next = b;
 	else
@@ -240,8 +307,8 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 	w->fd = fd;
 	if (o)
 		w->o = *o;
-	w->zip.level = w->o.level;
-	w->batch_raw = TRACE_BATCH_RAW;
+	w->zip.level = w->o.level ? w->o.level : DEFAULT_LEVEL;
+	w->batch_raw = BATCH_RAW;
 	if (w->o.size_limit) {
 		uint64_t reserve = w->o.size_limit / 8;
 
@@ -251,7 +318,7 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 		w->soft_limit = w->hard_limit > reserve ? w->hard_limit - reserve : 0;
 		w->batch_raw = w->o.size_limit / 16;
 		if (w->batch_raw > TRACE_BATCH_RAW)
-			w->batch_raw = TRACE_BATCH_RAW;
+			w->batch_raw = TRACE_BATCH_RAW; /* synchronous: keep the steps small */
 		if (w->batch_raw < 4096)
 			w->batch_raw = 4096;
 		w->o.sync = true;
@@ -260,12 +327,23 @@ struct trace_writer *trace_writer_fdopen(int fd, const struct trace_writer_opts 
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->space, NULL);
 	if (!w->o.sync) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		int nworkers = cpus > 1 ? MAX_WORKERS : 1;
 		sigset_t all, old;
 
 		/* Signals (SIGINT, SIGUSR1) are for the session's thread: it must wake up. */
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
-		w->threaded = !pthread_create(&w->th, NULL, writer_main, w);
+		for (int i = 0; i < nworkers; i++) {
+			struct worker *k = &w->wk[i];
+
+			k->w = w;
+			k->zip.level = w->zip.level;
+			k->started = !pthread_create(&k->th, NULL, writer_main, k);
+			if (!k->started)
+				break;
+			w->threaded = true;
+		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	return w;
@@ -488,9 +566,13 @@ int trace_writer_close(struct trace_writer *w, const char *stop, struct trace_wr
 	if (w->threaded) {
 		pthread_mutex_lock(&w->mu);
 		w->closing = true;
-		pthread_cond_signal(&w->work);
+		pthread_cond_broadcast(&w->work);
 		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->th, NULL);
+		for (int i = 0; i < MAX_WORKERS; i++) {
+			if (w->wk[i].started)
+				pthread_join(w->wk[i].th, NULL);
+			zblock_free(&w->wk[i].zip);
+		}
 		w->threaded = false;
 	}
 	len = footer_text(w, stop, text, sizeof(text));
@@ -516,9 +598,10 @@ int trace_writer_close(struct trace_writer *w, const char *stop, struct trace_wr
 
 		w->spare = b->next;
 		tbuf_free(&b->raw);
+		tbuf_free(&b->out);
 		free(b);
 	}
-	trace_zip_free(&w->zip);
+	zblock_free(&w->zip);
 	tbuf_free(&w->out);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);

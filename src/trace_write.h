@@ -20,7 +20,7 @@ struct trace_writer;
 
 struct trace_writer_opts {
 	uint64_t size_limit; /* bytes, 0: none. The file never grows past it. */
-	int level;	     /* zlib level, 0: the fastest (1) */
+	int level;	     /* zlib level, 0: the default (2) */
 	bool sync;	     /* write in the caller's thread */
 };
 

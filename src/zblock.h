@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * trace_block_encode() for the recording writer, cheaper: the payload is deflated raw and
+ * wrapped in the zlib header and Adler-32 trailer here, with an Adler-32 that uses SIMD where
+ * the CPU has it (zlib's own took a fifth of the writer's time). The bytes are those zlib
+ * writes at the same level: readers see no difference.
+ */
+#ifndef PS_ZBLOCK_H
+#define PS_ZBLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+struct tbuf;
+
+struct zblock {
+	z_stream zs;
+	int level; /* 0: Z_BEST_SPEED */
+	bool ready;
+};
+
+/* Append one framed block (struct trace_blk, then the payload) to out. 0 or -ENOMEM, -EIO,
+ * -E2BIG as trace_block_encode. */
+int zblock_encode(struct zblock *z, struct tbuf *out, unsigned int type, uint32_t seq,
+		  const void *raw, size_t raw_len);
+void zblock_free(struct zblock *z);
+/* Adler-32 as zlib's adler32(), faster. */
+uint32_t zblock_adler32(uint32_t adler, const unsigned char *p, size_t n);
+
+#endif
