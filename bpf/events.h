@@ -34,6 +34,7 @@ enum ps_ev_type {
 	PS_EV_TLB,	    /* TLB flush / shootdown */
 	PS_EV_LOSS,	    /* user space: loss counters (BPF drops, malformed records) so far */
 	PS_EV_CHURN, /* user space: register/unregister pairs BPF counted (struct ps_churn) */
+	PS_EV_PAGEREF,	    /* a folio refcount change on a watched pfn (page_ref tracepoints) */
 	PS_EV_TYPE_MAX,
 };
 
@@ -413,6 +414,39 @@ struct ps_ev_tlb {
 		struct ps_tlb_counts c;		/* COUNTS, GLOBAL: deltas */
 		__u64 slots[PS_TLB_HIST_SLOTS]; /* HIST: deltas per bucket */
 	};
+};
+
+/*
+ * Folio refcount changes (PS_EV_PAGEREF), from the page_ref tracepoints (CONFIG_DEBUG_PAGE_REF),
+ * for the pfns user space put in the BPF filter (the shared side of guest_memfd memslots). The
+ * header's task is the one that changed the count; an increment carries its kernel stack.
+ */
+enum ps_pageref_op {
+	PS_PR_SET = 1,	      /* page_ref_set: count = val (a page allocated) */
+	PS_PR_MOD,	      /* page_ref_mod: count += val */
+	PS_PR_MOD_AND_TEST,   /* page_ref_mod_and_test: count += val, ret = (count == 0) */
+	PS_PR_MOD_AND_RETURN, /* page_ref_mod_and_return: count += val, ret = the new count */
+	PS_PR_MOD_UNLESS,     /* page_ref_mod_unless: count += val unless it was 0; ret: done */
+	PS_PR_FREEZE,	      /* page_ref_freeze: count 0 if it was val; ret: done */
+	PS_PR_UNFREEZE,	      /* page_ref_unfreeze: count = val */
+	PS_PR_OP_MAX,
+};
+
+/* GUP_PIN_COUNTING_BIAS: a FOLL_PIN of a small folio adds this to the refcount */
+#define PS_PR_PIN_BIAS 1024
+
+struct ps_ev_pageref {
+	struct ps_ev_hdr h;
+	__u64 pfn;
+	__s32 delta; /* references added (> 0) or dropped (< 0); 0 for set, freeze, unfreeze */
+	__s32 count; /* the refcount after the change */
+	__s32 val;   /* the tracepoint's val and ret */
+	__s32 ret;
+	__s32 sysnr; /* the task's system call (orig_ax), -1 outside one */
+	__u8 op;     /* enum ps_pageref_op */
+	__u8 nr_kstack;
+	__u16 pad0;
+	__u64 kstack[PS_MAX_STACK]; /* increments: kernel return addresses, innermost first */
 };
 
 #endif /* PINSCOPE_EVENTS_H */

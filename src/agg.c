@@ -19,7 +19,7 @@ int agg_init(struct agg *a, const struct agg_limits *lim)
 	if (agg_pins_init(&a->pins, lim ? lim : &agg_default_limits))
 		return -1;
 	if (agg_gmem_init(&a->gmem, &gmem_default_limits) ||
-	    agg_convert_init(&a->conv, 4096, 4096)) {
+	    agg_convert_init(&a->conv, 4096, 4096) || agg_pageref_init(&a->pageref, 16384, 4096)) {
 		agg_free(a);
 		return -1;
 	}
@@ -34,6 +34,7 @@ void agg_free(struct agg *a)
 	agg_tlb_free(&a->tlb);
 	agg_gmem_free(&a->gmem);
 	agg_convert_free(&a->conv);
+	agg_pageref_free(&a->pageref);
 }
 
 static void on_mark(struct agg *a, const struct ps_ev_mark *m)
@@ -92,6 +93,9 @@ void agg_apply(struct agg *a, const union ps_event *e)
 		break;
 	case PS_EV_TLB:
 		agg_tlb_apply(&a->tlb, &e->tlb);
+		break;
+	case PS_EV_PAGEREF:
+		agg_pageref_apply(&a->pageref, &e->pageref);
 		break;
 	default:
 		agg_pins_apply(&a->pins, e);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "agg_convert.h"
 #include "agg_gmem.h"
+#include "agg_pageref.h"
 #include "agg_pins.h"
 #include "agg_timeline.h"
 #include "agg_tlb.h"
@@ -31,6 +32,7 @@ struct agg {
 	struct ps_ev_vmstat vmstat_tick, vmstat_prev_tick;
 	struct agg_gmem gmem;
 	struct agg_convert conv;
+	struct agg_pageref pageref;
 };
 
 int agg_init(struct agg *a, const struct agg_limits *lim);

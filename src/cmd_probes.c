@@ -61,7 +61,8 @@ static void print_hooks_text(const struct ps_choice *c, int n)
 
 		printf("%-17s %-8s %-11s %s\n", h->name, h->concern,
 		       im ? tier_name(im->tier) : "unavailable",
-		       im ? (im->targets ? im->targets : "/proc") : "no tier works here");
+		       im ? (im->targets ? im->targets : "/proc")
+			  : (h->absent ? h->absent : "no tier works here"));
 		/* The tiers tried before the chosen one say why it was not them; -v shows all. */
 		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
 			if (t == c[i].chosen && ps_verbose < 1)
@@ -129,6 +130,8 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 		json_arr_end(j);
 		if (h->blind)
 			json_str(j, "blind_spot", h->blind);
+		if (c[i].chosen < 0 && h->absent)
+			json_str(j, "absent", h->absent);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

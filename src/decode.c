@@ -22,6 +22,7 @@ static const struct {
 	[PS_EV_CONV] = {"conv", sizeof(struct ps_ev_conv)},
 	[PS_EV_VM_EXIT] = {"vm_exit", sizeof(struct ps_ev_vm_exit)},
 	[PS_EV_CHURN] = {"churn", sizeof(struct ps_ev_churn)},
+	[PS_EV_PAGEREF] = {"pageref", sizeof(struct ps_ev_pageref)},
 };
 
 const char *drop_name(unsigned int reason)

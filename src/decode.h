@@ -21,6 +21,7 @@ union ps_event {
 	struct ps_ev_conv conv;
 	struct ps_ev_vm_exit vm_exit;
 	struct ps_ev_churn churn;
+	struct ps_ev_pageref pageref;
 	unsigned char raw[512];
 };
 

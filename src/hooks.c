@@ -9,7 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct ps_hook *const tables[] = {ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb};
+static const struct ps_hook *const tables[] = {ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb,
+					       ps_hooks_pageref};
 
 const char *tier_name(enum ps_tier t)
 {

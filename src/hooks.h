@@ -37,6 +37,8 @@ struct ps_hook {
 	struct ps_impl impls[PS_MAX_IMPLS];
 	/* What the syscall/tracepoint/procfs implementations cannot see. */
 	const char *blind;
+	/* Why no tier works, when that has one known cause (probes prints it); or NULL. */
+	const char *absent;
 };
 
 struct ps_choice {
@@ -52,6 +54,7 @@ struct ps_choice {
 extern const struct ps_hook ps_hooks_pins[];
 extern const struct ps_hook ps_hooks_gmem[];
 extern const struct ps_hook ps_hooks_tlb[];
+extern const struct ps_hook ps_hooks_pageref[];
 
 /* Does this binary carry a BPF program of that name? (answered by the loader) */
 typedef bool (*ps_has_prog_fn)(const char *name);

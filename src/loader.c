@@ -17,6 +17,7 @@
 #include "tlb.skel.h"
 #include "gmem_sys.skel.h"
 #include "gmem_fn.skel.h"
+#include "pageref.skel.h"
 
 /* Every BPF object this binary carries. Adding a concern adds one line here. */
 static const struct {
@@ -25,7 +26,7 @@ static const struct {
 } objs[] = {
 	{"pins_sys", pins_sys_bpf__elf_bytes}, {"pins_fn", pins_fn_bpf__elf_bytes},
 	{"tlb", tlb_bpf__elf_bytes},	       {"gmem_sys", gmem_sys_bpf__elf_bytes},
-	{"gmem_fn", gmem_fn_bpf__elf_bytes},
+	{"gmem_fn", gmem_fn_bpf__elf_bytes},   {"pageref", pageref_bpf__elf_bytes},
 };
 
 /* Maps that several objects declare and that must be one map: the first loaded object's copy
@@ -187,6 +188,15 @@ static const char *prog_target(const struct bpf_program *p)
 	return NULL;
 }
 
+/* The kernel's id of a loaded program (fdinfo and bpf_stats name programs by it), 0 if unknown. */
+static __u32 prog_id(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) ? 0 : info.id;
+}
+
 static int reuse_shared(struct loader *l, size_t i)
 {
 	for (size_t s = 0; s < ARRAY_SIZE(shared_maps); s++) {
@@ -269,7 +279,8 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 		}
 		l->link_prog[l->nlinks] = bpf_program__name(p);
 		l->links[l->nlinks++] = link;
-		ps_info(1, "attached %s (%s)", bpf_program__name(p), bpf_program__section_name(p));
+		ps_info(1, "attached %s (%s) id %u", bpf_program__name(p),
+			bpf_program__section_name(p), prog_id(p));
 	}
 	return 0;
 fail:

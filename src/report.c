@@ -5,6 +5,7 @@
 #include "report_sections.h"
 #include "report_tlb.h"
 #include "report_gmem.h"
+#include "report_pageref.h"
 #include "rows.h"
 #include "util.h"
 
@@ -159,6 +160,7 @@ static void print_json(FILE *out, struct agg *a, struct holder_row *rows, int n,
 	report_sections_json(j, a, rows, n, o->syms);
 	report_tlb_json(j, a);
 	report_gmem_json(j, a);
+	report_pageref_json(j, a, o->syms);
 	json_obj_end(j);
 	json_free(j);
 }
@@ -240,6 +242,7 @@ void report_print(FILE *out, struct agg *a, const struct report_opts *o)
 		print_text(out, a, rows, n, ps, np);
 		report_sections_text(out, a, rows, n, o->syms);
 		report_tlb_text(out, a);
+		report_pageref_text(out, a, o->syms);
 	}
 	free(rows);
 	free(ps);

@@ -6,6 +6,7 @@
 #include "seed.h"
 #include "tlb_poll.h"
 #include "churn_poll.h"
+#include "pageref_poll.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -348,6 +349,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	struct ps_kfeat k;
 	struct ps_cfg cfg = {};
 	struct ring_buffer *rb = NULL;
+	struct pageref_poll *pr = NULL;
 	uint64_t interval = o->interval_ns ? o->interval_ns : NSEC_PER_SEC;
 	uint64_t end, next_tick, ticks = 0;
 	char what[160] = "";
@@ -417,6 +419,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.tlb = tlb_poll_new(r.l);
 	tlb_poll_start(r.tlb, a);
 	r.churn = churn_poll_new(r.l, o->churn_window_ns);
+	pr = pageref_poll_new(r.l);
 	if (!o->no_seed) {
 		seed_all(&r, choices, n);
 		ring_buffer__consume(rb);
@@ -461,6 +464,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 			sample_procfs(&r, ++ticks % 10 == 0);
 			churn_poll_tick(r.churn, false, emit_tlb_cb, &r);
 			tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
+			pageref_poll_tick(pr, a);
 			emit_loss(&r);
 			emit_mark(&r, PS_MARK_TICK);
 			if (sink->on_tick && sink->on_tick(sink->ctx, a))
@@ -481,6 +485,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 out:
 	tlb_poll_free(r.tlb);
 	churn_poll_free(r.churn);
+	pageref_poll_free(pr);
 	ring_buffer__free(rb);
 	loader_free(r.l);
 	kfeat_free(&k);

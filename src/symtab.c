@@ -105,6 +105,18 @@ void symtab_note_event(struct symtab *st, struct symbolizer *sz, const union ps_
 {
 	char name[SYMTAB_MAX_NAME + 1];
 
+	if (st && sz && e->h.type == PS_EV_PAGEREF) {
+		for (unsigned int i = 0; i < e->pageref.nr_kstack && i < PS_MAX_STACK; i++) {
+			uint64_t addr = e->pageref.kstack[i];
+
+			if (symtab_get(st, 0, addr))
+				continue;
+			if (symbolize(sz, 0, addr, name, sizeof(name)))
+				name[0] = 0;
+			symtab_put(st, 0, addr, name, strlen(name));
+		}
+		return;
+	}
 	if (!st || !sz || e->h.type != PS_EV_PIN)
 		return;
 	for (unsigned int i = 0; i < e->pin.nr_ustack && i < PS_MAX_STACK; i++) {

@@ -42,6 +42,12 @@
  *                              pin_user_pages() from an ioctl, no io_uring involved
  *   unpin                      unregister every pinned buffer and end every gup_test pin
  *   discard OFF PAGES          madvise(MADV_DONTNEED) on the shared mapping
+ *   hold OFF PAGES             vmsplice the pages into a new pipe that nobody reads: the pipe
+ *                              holds a reference on each page (not a pin) until `release`
+ *   release                    close those pipes, dropping their references
+ *   gup-get OFF PAGES          gup_test's GUP_BASIC_TEST: get_user_pages() then put_page() on
+ *                              each page in one ioctl (references taken and dropped at once)
+ *   resident                   pages of the shared mapping present now (from pagemap)
  *   poke OFF PAGES VALUE       the VMM stores VALUE in the shared mapping; peek OFF reads it
  *   status                     counts and current state
  *   exit                       (or end of input) unpin what is pinned (an `unpin` line),
@@ -161,6 +167,7 @@ struct swvm_memory_fault {
 #define GO_DEFAULT     64
 #define KVM_EINVAL_RET 22
 #define RUN_TIMEOUT_S  10
+#define MAX_HOLDS      16
 
 enum guest_op { OP_NONE, OP_WRITE, OP_READ, OP_MAP };
 static const char *const op_names[] = {"none", "write", "read", "map"};
@@ -218,6 +225,7 @@ struct counts {
 	uint64_t conv_failed, answers, answers_late;
 	uint64_t punches, pages_punched, pins, pages_pinned, discards, pages_discarded;
 	uint64_t ops, errors;
+	uint64_t holds, pages_held, gup_gets, pages_got;
 };
 
 struct swvm {
@@ -233,6 +241,9 @@ struct swvm {
 	uint64_t op_gpa, op_pages;
 	struct pin pins[MAX_PINS];
 	int npins;
+	int hold_fds[MAX_HOLDS][2]; /* pipes holding vmspliced pages */
+	uint64_t hold_pages[MAX_HOLDS];
+	int nholds;
 	struct counts n;
 };
 
@@ -861,6 +872,114 @@ static void discard(struct swvm *vm, uint64_t off, uint64_t pages)
 	     pages, pinned_pages(vm), truth());
 }
 
+/* The shared pages go into a pipe by reference (vmsplice without SPLICE_F_GIFT): each pipe
+ * buffer keeps a page reference, taken by get_user_pages_fast(), until the pipe is read or
+ * closed. Not a pin: VmPin and nr_foll_pin_* do not move. */
+static void hold(struct swvm *vm, uint64_t off, uint64_t pages)
+{
+	struct iovec iov = {.iov_base = vm->shared + off, .iov_len = pages * PAGE};
+	int *fds = vm->hold_fds[vm->nholds];
+	ssize_t n;
+
+	if (vm->nholds == MAX_HOLDS) {
+		cmd_error(vm, "hold", ENOSPC, "too-many-holds");
+		return;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		cmd_error(vm, "hold", errno, "pipe2");
+		return;
+	}
+	/* A pipe has 16 buffers by default, one page each. */
+	if (pages > 16 && fcntl(fds[1], F_SETPIPE_SZ, (int)(pages * PAGE)) < 0) {
+		cmd_error(vm, "hold", errno, "F_SETPIPE_SZ");
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	n = vmsplice(fds[1], &iov, 1, SPLICE_F_NONBLOCK);
+	if (n < 0 || (uint64_t)n != pages * PAGE) {
+		cmd_error(vm, "hold", n < 0 ? errno : EAGAIN, "vmsplice");
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	vm->hold_pages[vm->nholds++] = pages;
+	vm->n.holds++;
+	vm->n.pages_held += pages;
+	emit("hold ok off=0x%" PRIx64 " pages=%" PRIu64 " refs=%" PRIu64 " pipe=%d %s", off, pages,
+	     (uint64_t)((uint64_t)n / PAGE), fds[1], truth());
+}
+
+static void release_holds(struct swvm *vm)
+{
+	uint64_t pages = 0;
+	int holds = vm->nholds;
+
+	for (int i = 0; i < vm->nholds; i++) {
+		close(vm->hold_fds[i][0]);
+		close(vm->hold_fds[i][1]);
+		pages += vm->hold_pages[i];
+	}
+	vm->nholds = 0;
+	emit("release ok holds=%d pages=%" PRIu64, holds, pages);
+}
+
+/* mm/gup_test.h */
+struct gup_test {
+	uint64_t get_delta_usec, put_delta_usec, addr, size;
+	uint32_t nr_pages_per_call, gup_flags, test_flags;
+	uint32_t which_pages[8];
+};
+#define GUP_BASIC_TEST _IOWR('g', 4, struct gup_test)
+
+static void gup_get(struct swvm *vm, uint64_t off, uint64_t pages)
+{
+	struct gup_test t = {.addr = (uint64_t)(uintptr_t)(vm->shared + off),
+			     .size = pages * PAGE,
+			     .nr_pages_per_call = (uint32_t)pages};
+	int fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		cmd_error(vm, "gup-get", errno, "open-gup_test");
+		return;
+	}
+	if (ioctl(fd, GUP_BASIC_TEST, &t) < 0) {
+		cmd_error(vm, "gup-get", errno, "GUP_BASIC_TEST");
+		close(fd);
+		return;
+	}
+	close(fd);
+	vm->n.gup_gets++;
+	vm->n.pages_got += t.size / PAGE;
+	emit("gup-get ok off=0x%" PRIx64 " pages=%" PRIu64 " %s", off, (uint64_t)(t.size / PAGE),
+	     truth());
+}
+
+/* Pages of the shared mapping present now: what a tool reading pagemap can watch. */
+static void resident(struct swvm *vm)
+{
+	uint64_t buf[512], present = 0, done = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		cmd_error(vm, "resident", errno, "pagemap");
+		return;
+	}
+	while (done < vm->pages) {
+		uint64_t n = vm->pages - done < 512 ? vm->pages - done : 512;
+		off_t at = (off_t)(((uintptr_t)vm->shared / PAGE + done) * sizeof(uint64_t));
+		ssize_t got = pread(fd, buf, n * sizeof(uint64_t), at);
+
+		if (got <= 0)
+			break;
+		for (uint64_t i = 0; i < (uint64_t)got / sizeof(uint64_t); i++)
+			present += buf[i] >> 63;
+		done += (uint64_t)got / sizeof(uint64_t);
+	}
+	close(fd);
+	emit("resident ok pages=%" PRIu64, present);
+}
+
 static uint64_t private_pages(const struct swvm *vm)
 {
 	uint64_t n = 0, gfn;
@@ -882,13 +1001,14 @@ static void print_counts(const struct swvm *vm, const char *word)
 	     " punches=%" PRIu64 " pages_punched=%" PRIu64 " pins=%" PRIu64 " pages_pinned=%" PRIu64
 	     " discards=%" PRIu64 " pages_discarded=%" PRIu64 " ops=%" PRIu64 " errors=%" PRIu64
 	     " private_pages=%" PRIu64 " pinned_pages=%" PRIu64 " pinned_private_pages=%" PRIu64
+	     " holds=%" PRIu64 " pages_held=%" PRIu64 " gup_gets=%" PRIu64 " pages_got=%" PRIu64
 	     " %s",
 	     word, n->exits, n->exit_hlt, n->exit_memory_fault, n->exit_hypercall, n->exit_mmio,
 	     n->exit_io, n->exit_other, n->exit_stuck, n->conv_to_private, n->conv_to_shared,
 	     n->pages_to_private, n->pages_to_shared, n->conv_failed, n->answers, n->answers_late,
 	     n->punches, n->pages_punched, n->pins, n->pages_pinned, n->discards,
 	     n->pages_discarded, n->ops, n->errors, private_pages(vm), pinned_pages(vm),
-	     pinned_private_pages(vm), truth());
+	     pinned_private_pages(vm), n->holds, n->pages_held, n->gup_gets, n->pages_got, truth());
 }
 
 /* ---- command parsing ------------------------------------------------------------------ */
@@ -993,6 +1113,10 @@ static void cmd_slot0(struct swvm *vm, char **argv, int argc)
 		gup_pin(vm, off, pages);
 	} else if (!strcmp(argv[0], "discard")) {
 		discard(vm, off, pages);
+	} else if (!strcmp(argv[0], "hold")) {
+		hold(vm, off, pages);
+	} else if (!strcmp(argv[0], "gup-get")) {
+		gup_get(vm, off, pages);
 	} else if (argc < 4 || !parse_u64(argv[3], &value) || value > UINT32_MAX ||
 		   touches_code(off, pages)) {
 		cmd_error(vm, argv[0], EINVAL, "usage");
@@ -1075,10 +1199,15 @@ static bool command(struct swvm *vm, char *line)
 		cmd_access(vm, argv, argc, OP_READ);
 	else if (!strcmp(argv[0], "punch") || !strcmp(argv[0], "pin") ||
 		 !strcmp(argv[0], "gup-pin") || !strcmp(argv[0], "discard") ||
-		 !strcmp(argv[0], "poke"))
+		 !strcmp(argv[0], "poke") || !strcmp(argv[0], "hold") ||
+		 !strcmp(argv[0], "gup-get"))
 		cmd_slot0(vm, argv, argc);
 	else if (!strcmp(argv[0], "unpin"))
 		unpin(vm);
+	else if (!strcmp(argv[0], "release"))
+		release_holds(vm);
+	else if (!strcmp(argv[0], "resident"))
+		resident(vm);
 	else if (!strcmp(argv[0], "status"))
 		print_counts(vm, "status");
 	else
@@ -1126,6 +1255,8 @@ int main(int argc, char **argv)
 		;
 	if (vm.npins)
 		unpin(&vm);
+	if (vm.nholds)
+		release_holds(&vm);
 	print_counts(&vm, "done");
 	return 0;
 }

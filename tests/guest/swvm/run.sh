@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/guest/swvm/run.sh: host side of the swvm guest test. Builds (or takes from the
-# cache) the purpose-built kernel of tools/vm/kernel, builds tools/swvm statically, packs
-# both with swvm-guest.sh into an initramfs (tools/vm/mkinitramfs.sh) and boots it under
-# QEMU TCG (tools/vm/boot.sh), which turns the guest's PSTEST lines into TAP.
+# cache) the purpose-built kernel of tools/vm/kernel, builds tools/swvm and pinscope
+# (make static) statically, packs them with swvm-guest.sh into an initramfs
+# (tools/vm/mkinitramfs.sh) and boots it under QEMU TCG (tools/vm/boot.sh), which turns the
+# guest's PSTEST lines into TAP.
 # Environment: PINSCOPE_VM_TIMEOUT (seconds per boot, default 180), PINSCOPE_VM_CACHE.
 # Console log and initramfs: .output/vm/{console,initramfs}-swvm.*
 set -euo pipefail
@@ -39,6 +40,9 @@ elif [[ $rc -ne 0 ]]; then
 	fail "build-kernel.sh exited $rc: $(tail -n 1 "$OUT/build-kernel-swvm.err")"
 fi
 
+make -C "$REPO" -s static >"$OUT/make-static-swvm.log" 2>&1 ||
+	fail "make static failed, see .output/vm/make-static-swvm.log"
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/pinscope-swvm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
@@ -46,7 +50,7 @@ gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-ini
 	fail "building tools/swvm.c: $(head -n 1 "$work/cc.err")"
 
 initrd=$OUT/initramfs-swvm.gz
-"$VM/mkinitramfs.sh" -n -o "$initrd" -f "$work/swvm:/usr/local/bin/swvm" \
+"$VM/mkinitramfs.sh" -o "$initrd" -f "$work/swvm:/usr/local/bin/swvm" \
 	-s "$REPO/tests/guest/swvm/swvm-guest.sh" 2>"$work/mkinitramfs.err" ||
 	fail "mkinitramfs.sh: $(tail -n 1 "$work/mkinitramfs.err")"
 

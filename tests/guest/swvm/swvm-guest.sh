@@ -11,8 +11,14 @@
 #            the first KMAX memory-fault exits, then answers one DELAY_MS late.
 #   pinned then converted: io_uring pins shared pages, the VMM converts them to private
 #            and discards the shared side; the pin holds the pages until unpin.
+# Then pinscope (when the image has it) against swvm's own counts:
+#   page_ref: the VMM hands shared pages that are about to be converted to a pipe
+#            (vmsplice, never read: a lasting reference that is not a pin) and gup_test takes
+#            and drops references on them in one ioctl (transient); pinscope's page_ref tier
+#            must name both holders with their pages, and the BPF cost per event is printed.
 
 SWVM=${1:-swvm}
+PS=pinscope
 WORK=${TMPDIR:-/tmp}/swvm-guest.$$
 N=5        # VMM conversions each way (4 pages each)
 M=3        # guest-requested conversions each way (2 pages each)
@@ -135,7 +141,7 @@ pin_cmds() {
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
 pin_cmds >"$WORK/pin.cmd"
-echo "PSTEST 1..10"
+echo "PSTEST 1..14"
 
 # 1. setup
 run_swvm healthy
@@ -214,6 +220,139 @@ for s in healthy fault pin; do
 done
 has "$(lines "$WORK/pin.out" "done")" "errors=0 conv_failed=0 exit_other=0 vmpin_kb=0" || ok=1
 tap $ok "swvm exits 0 with no errors in every scenario"
+
+# ---- pinscope against swvm ------------------------------------------------------------
+
+show() { # show FILE TAG: the file as TAP comments
+	sed "s/^/PSTEST # $2: /" "$1"
+}
+
+# wait_line FILE REGEX: until a line of FILE matches (at most 20 s)
+wait_line() {
+	_i=0
+	until grep -q "$2" "$1" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt 400 ] && return 1
+		sleep 0.05
+	done
+}
+
+# start_ps NAME ARGS...: pinscope ARGS -v in the background, once it says it is ready.
+start_ps() {
+	_n=$1
+	shift
+	"$PS" "$@" -v >"$WORK/$_n.ps" 2>"$WORK/$_n.pserr" &
+	PS_PID=$!
+	if ! wait_line "$WORK/$_n.pserr" 'pinscope: ready'; then
+		show "$WORK/$_n.pserr" "$_n"
+		kill $PS_PID 2>/dev/null
+		return 1
+	fi
+}
+
+stop_ps() {
+	kill -INT $PS_PID 2>/dev/null
+	wait $PS_PID
+}
+
+# fifo_swvm NAME: swvm in the background reading commands written with `send`; its output
+# in NAME.out. fifo_end NAME ends it (status in NAME.rc).
+fifo_swvm() {
+	rm -f "$WORK/$1.fifo"
+	mkfifo "$WORK/$1.fifo"
+	timeout "$LIMIT" "$SWVM" --pages $PAGES <"$WORK/$1.fifo" >"$WORK/$1.out" 2>"$WORK/$1.err" &
+	SW_PID=$!
+	exec 3>"$WORK/$1.fifo"
+}
+
+send() {
+	echo "$1" >&3
+}
+
+fifo_end() {
+	send exit
+	exec 3>&-
+	wait $SW_PID
+	echo $? >"$WORK/$1.rc"
+}
+
+# prog_cost PID NAMES_FILE PREFIX: "events ns_per_event" summed over PID's BPF programs whose
+# name starts with PREFIX (ids from pinscope's -v "attached NAME (...) id N" lines; counts
+# from /proc/PID/fdinfo with kernel.bpf_stats_enabled).
+prog_cost() {
+	_ids=$(awk -v p="$3" '$2 == "attached" && index($3, p) == 1 { print $NF }' "$2")
+	_cnt=0
+	_ns=0
+	for _f in /proc/"$1"/fdinfo/*; do
+		# program fds only (a link's fdinfo names its prog_id too, without run_cnt)
+		set -- $(awk '$1 == "prog_id:" { id = $2 } $1 == "run_cnt:" { c = $2 }
+			$1 == "run_time_ns:" { t = $2 } END { if (id != "" && c != "") print id, c, t }' \
+			"$_f" 2>/dev/null)
+		[ $# = 3 ] || continue
+		case " $(echo $_ids) " in *" $1 "*) ;; *) continue ;; esac
+		_cnt=$((_cnt + $2))
+		_ns=$((_ns + $3))
+	done
+	[ $_cnt -gt 0 ] || _cnt=1
+	echo "$_cnt $((_ns / _cnt))"
+}
+
+if ! command -v "$PS" >/dev/null; then
+	for n in 11 12 13 14; do
+		tap 1 "pinscope is not in the guest image"
+	done
+	rm -rf "$WORK"
+	echo "PSTEST done"
+	exit 0
+fi
+
+# 11. probes: the page_ref tier is there (this kernel has CONFIG_DEBUG_PAGE_REF)
+ls /sys/kernel/tracing/events/page_ref/ | tr '\n' ' ' | sed 's/^/PSTEST # page_ref tracepoints: /'
+echo
+"$PS" probes >"$WORK/probes.out" 2>&1
+grep '^page_ref ' "$WORK/probes.out" | sed 's/^/PSTEST # /'
+[ "$(awk '$1 == "page_ref" { print $3 }' "$WORK/probes.out")" = tracepoint ]
+tap $? "probes: page_ref at the tracepoint tier (CONFIG_DEBUG_PAGE_REF)"
+
+# 12-14. a lasting reference (vmsplice into a pipe nobody reads) and transient ones (gup_test)
+# on shared pages about to be converted to private
+echo 1 >/proc/sys/kernel/bpf_stats_enabled 2>/dev/null
+ok=1
+if start_ps ref report -d 600 -i 50ms; then
+	fifo_swvm ref
+	wait_line "$WORK/ref.out" '^ready ' && pid=$(kv "$(lines "$WORK/ref.out" ready)" pid)
+	send "poke 0x60000 8 0x8888"
+	send "resident"
+	wait_line "$WORK/ref.out" '^resident ok'
+	res=$(kv "$(grep '^resident ok' "$WORK/ref.out")" pages)
+	# pinscope watches the pfns of the memslot's present pages: wait until it has them all
+	if wait_line "$WORK/ref.pserr" "page_ref: watching $res pages of swvm\[$pid\]"; then
+		send "hold 0x60000 8"
+		send "gup-get 0x60000 8"
+		send "convert private 0x60000 8"
+		send "status"
+		wait_line "$WORK/ref.out" '^status ' && ok=0
+	fi
+	cost=$(prog_cost $PS_PID "$WORK/ref.pserr" pageref_)
+	stop_ps
+	fifo_end ref
+fi
+echo 0 >/proc/sys/kernel/bpf_stats_enabled 2>/dev/null
+show "$WORK/ref.out" swvm
+sed -n '/^page references/,/^$/p' "$WORK/ref.ps" >"$WORK/ref.sec"
+show "$WORK/ref.sec" report
+grep 'page_ref' "$WORK/ref.pserr" | show /dev/stdin pinscope
+st=$(lines "$WORK/ref.out" status)
+lasting=$(grep "^  lasting   swvm\[$pid\] syscall [0-9]*: 8 refs on 8 pages, holds 8 refs on 8 pages" "$WORK/ref.sec")
+transient=$(grep "^  transient swvm\[$pid\] syscall [0-9]*: 8 refs on 8 pages, holds 0 refs on 0 pages" "$WORK/ref.sec")
+[ $ok = 0 ] && has "$st" "holds=1 pages_held=8 gup_gets=1 pages_got=8 vmpin_kb=0" &&
+	case "$lasting" in *vmsplice*) true ;; *) false ;; esac
+tap $? "page_ref: the vmsplice holder swvm[$pid] named as lasting, 8 refs on 8 pages (swvm: pages_held=$(kv "$st" pages_held))"
+[ $ok = 0 ] && case "$transient" in *gup_test*) true ;; *) false ;; esac
+tap $? "page_ref: the gup_test holder swvm[$pid] named as transient, 8 refs given back (swvm: pages_got=$(kv "$st" pages_got))"
+echo "PSTEST # page_ref BPF cost: events and ns per event: ${cost:-none}"
+[ $ok = 0 ] && [ "$(cat "$WORK/ref.rc")" = 0 ] && [ "${cost%% *}" -gt 0 ]
+tap $? "page_ref: swvm ends cleanly; the page_ref programs ran (${cost%% *} runs, ${cost##* } ns each)"
 
 rm -rf "$WORK"
 echo "PSTEST done"
