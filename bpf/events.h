@@ -262,6 +262,8 @@ struct ps_ev_gmem {
 enum ps_conv_phase {
 	PS_CONV_REQUEST = 1,
 	PS_CONV_RESULT,
+	PS_CONV_APPLIED, /* function tier: KVM applied new attributes to a memslot's range
+			  * (kvm_arch_post_set_memory_attributes); start, size, to_private */
 };
 
 enum ps_conv_iface {

@@ -95,3 +95,41 @@ int BPF_PROG(gmem_conv_fexit, struct file *filp, unsigned int ioctl, unsigned lo
 	conv_fn_emit(&c, PS_CONV_RESULT, ret, bpf_ktime_get_ns());
 	return 0;
 }
+
+/*
+ * Where KVM applies a conversion: kvm_arch_post_set_memory_attributes runs once per memslot
+ * range of a successful KVM_SET_MEMORY_ATTRIBUTES that changed something (an unchanged range
+ * returns before it), after the attributes are stored; whatever interface asked.
+ */
+SEC("fexit/kvm_arch_post_set_memory_attributes")
+int BPF_PROG(gmem_conv_applied_fexit, struct kvm *kvm, struct kvm_gfn_range *range, bool ret)
+{
+	struct ps_ev_conv *e;
+	__u64 start, end, attrs;
+
+	if (!ps_want_current())
+		return 0;
+	start = BPF_CORE_READ(range, start);
+	end = BPF_CORE_READ(range, end);
+	attrs = BPF_CORE_READ(range, arg.attributes);
+	e = ps_reserve(PS_EV_CONV, struct ps_ev_conv, PS_TIER_FENTRY);
+	if (!e)
+		return 0;
+	e->vm = (__u64)kvm;
+	e->ino = 0;
+	e->dev = 0;
+	e->err = 0;
+	e->start = start << 12;
+	e->size = end > start ? (end - start) << 12 : 0;
+	e->attributes = attrs;
+	e->flags = 0;
+	e->error_offset = 0;
+	e->duration_ns = 0;
+	e->fd = -1;
+	e->phase = PS_CONV_APPLIED;
+	e->iface = PS_CONV_VM_ATTR;
+	e->to_private = !!(attrs & PS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
+	e->pad0 = 0;
+	ps_submit(e);
+	return 0;
+}

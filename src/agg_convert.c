@@ -10,7 +10,7 @@ const struct conv_limits conv_default_limits = {
 
 const char *conv_stuck_name(unsigned int why)
 {
-	static const char *const n[] = {"none", "time", "retries", "unanswered"};
+	static const char *const n[] = {"none", "time", "retries", "unanswered", "refaults"};
 
 	return why < sizeof(n) / sizeof(n[0]) ? n[why] : "?";
 }
@@ -128,6 +128,13 @@ static void resolve(struct agg_convert *c, struct conv_ent *e, enum conv_outcome
 		c->nrecent++;
 	c->recent[c->nrecent - 1] = *e;
 	htab_del(&c->open, e);
+}
+
+/* The guest keeps raising the fault this conversion would answer. */
+static void check_refaults(struct agg_convert *c, struct conv_ent *e, uint64_t now)
+{
+	if (c->lim.retries && e->fault_exits >= c->lim.retries)
+		mark_stuck(c, e, CONV_STUCK_REFAULTS, now);
 }
 
 static void check_time(struct agg_convert *c, struct conv_ent *e, uint64_t now)
@@ -368,6 +375,7 @@ static void on_fault_exit(struct agg_convert *c, const struct ps_ev_vm_exit *x)
 		     covers(e->start, e->size, off, x->size))) {
 			e->fault_exits++;
 			e->last_ns = x->h.ts_ns;
+			check_refaults(c, e, x->h.ts_ns);
 			check_time(c, e, x->h.ts_ns);
 			return;
 		}
@@ -383,6 +391,7 @@ static void on_fault_exit(struct agg_convert *c, const struct ps_ev_vm_exit *x)
 	e->fault_dev = dev;
 	e->fault_off = off;
 	e->fault_exits = 1;
+	check_refaults(c, e, x->h.ts_ns);
 	check_time(c, e, x->h.ts_ns);
 }
 
@@ -413,6 +422,10 @@ void agg_convert_apply(struct agg_convert *c, const union ps_event *e)
 			on_request(c, &e->conv);
 		else if (e->conv.phase == PS_CONV_RESULT)
 			on_result(c, &e->conv);
+		else if (e->conv.phase == PS_CONV_APPLIED) {
+			c->applied[!!e->conv.to_private]++;
+			c->applied_pages[!!e->conv.to_private] += e->conv.size / 4096;
+		}
 		break;
 	case PS_EV_VM_EXIT:
 		on_fault_exit(c, &e->vm_exit);

@@ -8,7 +8,8 @@
  *   or its process went away) | requested (an ask that a request covering it took over)
  *
  * A conversion is stuck when it is not done stuck_after after it was first asked for or
- * requested, or when it failed `retries` times in a row. Each conversion becomes stuck at most
+ * requested, or when it failed `retries` times in a row, or when the guest raised `retries`
+ * memory-fault exits for it (re-raising the same fault over and over). Each conversion becomes stuck at most
  * once and is resolved at most once: the notify callback hears both, which is what makes
  * `watch` alert without duplicates. Everything is a function of the events and of the times
  * passed in, so crafted sequences test it exactly.
@@ -32,6 +33,7 @@ enum conv_stuck_why {
 	CONV_STUCK_TIME,       /* not done stuck_after after it was first requested */
 	CONV_STUCK_RETRIES,    /* failed `retries` times in a row */
 	CONV_STUCK_UNANSWERED, /* the guest asked stuck_after ago; the VMM never requested it */
+	CONV_STUCK_REFAULTS,   /* the guest raised `retries` memory-fault exits for it */
 };
 
 enum conv_outcome {
@@ -115,6 +117,9 @@ struct agg_convert {
 	uint64_t next_id;
 	uint64_t requests, ok, failed, fault_exits, stuck, resolved;
 	uint64_t held_twice; /* done to private with the range still pinned (agg_held.c) */
+	/* Applied by KVM (PS_CONV_APPLIED, function tier): memslot ranges and their pages, by
+	 * direction ([1]: to private) */
+	uint64_t applied[2], applied_pages[2];
 	conv_notify_fn notify;
 	void *notify_ctx;
 	conv_gpa_fn gpa_to_file;

@@ -32,9 +32,9 @@ struct pr_holder {
 	char comm[PS_COMM_LEN];
 	uint8_t nr_kstack;
 	uint64_t kstack[PS_MAX_STACK];
-	uint64_t incs, refs; /* increments and the references they took */
-	uint64_t pages;	     /* distinct pfns it took references on */
-	uint64_t held;	     /* references still held */
+	uint64_t incs, refs;	     /* increments and the references they took */
+	uint64_t pages;		     /* distinct pfns it took references on */
+	uint64_t held;		     /* references still held */
 	uint64_t transient, lasting; /* references given back within / after transient_ns */
 	uint64_t first_ns, last_ns;
 	uint64_t max_hold_ns; /* the longest hold given back */

@@ -126,6 +126,18 @@ const struct ps_hook ps_hooks_gmem[] = {
 		.blind = SYSCALL_VIS,
 	},
 	{
+		.name = "conv.applied",
+		.concern = "conv",
+		.what = "conversions where KVM applies them (kvm_arch_post_set_memory_attributes): "
+			"once per memslot range whose attributes changed",
+		.impls =
+			{
+				{PS_TIER_FENTRY, "kvm_arch_post_set_memory_attributes",
+				 "gmem_conv_applied_fexit", NULL},
+			},
+		.blind = "needs fexit and a kernel with KVM_GENERIC_MEMORY_ATTRIBUTES",
+	},
+	{
 		.name = "conv.gmem",
 		.concern = "conv",
 		.what = "conversion requests on a guest_memfd (KVM_SET_MEMORY_ATTRIBUTES2, "

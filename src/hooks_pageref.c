@@ -7,11 +7,11 @@
 #include "hooks.h"
 
 #define PR_TPS                                                                                     \
-	"page_ref/page_ref_set,page_ref/page_ref_mod,page_ref/page_ref_mod_and_test,"            \
-	"page_ref/page_ref_mod_and_return,page_ref/page_ref_mod_unless,"                       \
+	"page_ref/page_ref_set,page_ref/page_ref_mod,page_ref/page_ref_mod_and_test,"              \
+	"page_ref/page_ref_mod_and_return,page_ref/page_ref_mod_unless,"                           \
 	"page_ref/page_ref_freeze,page_ref/page_ref_unfreeze"
 #define PR_PROGS                                                                                   \
-	"pageref_set_tp pageref_mod_tp pageref_mod_and_test_tp pageref_mod_and_return_tp "        \
+	"pageref_set_tp pageref_mod_tp pageref_mod_and_test_tp pageref_mod_and_return_tp "         \
 	"pageref_mod_unless_tp pageref_freeze_tp pageref_unfreeze_tp"
 
 const struct ps_hook ps_hooks_pageref[] = {

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define PR_SCAN_MAX   65536 /* pages read from pagemap per tick, over every memslot */
-#define PR_SLOTS      64    /* memslots whose watched count is remembered (for -v) */
-#define PM_PRESENT    (1ULL << 63)
-#define PM_PFN_MASK   ((1ULL << 55) - 1)
-#define PM_CHUNK      512
-#define PAGE_SIZE_4K  ((uint64_t)4096)
+#define PR_SCAN_MAX  65536 /* pages read from pagemap per tick, over every memslot */
+#define PR_SLOTS     64	   /* memslots whose watched count is remembered (for -v) */
+#define PM_PRESENT   (1ULL << 63)
+#define PM_PFN_MASK  ((1ULL << 55) - 1)
+#define PM_CHUNK     512
+#define PAGE_SIZE_4K ((uint64_t)4096)
 
 struct pr_seen {
 	uint64_t vm, slot, pages;

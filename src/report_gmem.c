@@ -243,6 +243,13 @@ void report_gmem_text(FILE *out, struct agg *a)
 	conv_errs_text(out, a);
 	fprintf(out, "; memory-fault exits %" PRIu64 "; stuck %" PRIu64 ", resolved %" PRIu64 "\n",
 		a->conv.fault_exits, a->conv.stuck, a->conv.resolved);
+	if (a->conv.applied[0] || a->conv.applied[1])
+		fprintf(out,
+			"applied by KVM (kvm_arch_post_set_memory_attributes): %" PRIu64
+			" to private (%" PRIu64 " pages), %" PRIu64 " to shared (%" PRIu64
+			" pages)\n",
+			a->conv.applied[1], a->conv.applied_pages[1], a->conv.applied[0],
+			a->conv.applied_pages[0]);
 	if (a->conv.held_twice)
 		fprintf(out,
 			"conversions to private with the old backing still pinned (held twice): "
@@ -464,6 +471,12 @@ static void conversions_json(struct json *j, struct agg *a, uint64_t now)
 	json_u64(j, "resolved", a->conv.resolved);
 	json_u64(j, "stuck_after_ns", a->conv.lim.stuck_after_ns);
 	json_u64(j, "retries", a->conv.lim.retries);
+	json_obj_begin(j, "applied");
+	json_u64(j, "to_private", a->conv.applied[1]);
+	json_u64(j, "to_private_pages", a->conv.applied_pages[1]);
+	json_u64(j, "to_shared", a->conv.applied[0]);
+	json_u64(j, "to_shared_pages", a->conv.applied_pages[0]);
+	json_obj_end(j);
 	conv_vms_json(j, a);
 	v = sorted(&a->conv.open, &n);
 	json_arr_begin(j, "open");

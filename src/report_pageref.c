@@ -14,8 +14,8 @@
 /* Frames of the tracing machinery itself, left out of what the report names. */
 static bool machinery(const char *name)
 {
-	static const char *const prefixes[] = {"perf_", "__perf", "trace_call_bpf", "bpf_",
-					       "__bpf",	 "__page_ref_", "__traceiter_"};
+	static const char *const prefixes[] = {"perf_", "__perf",      "trace_call_bpf", "bpf_",
+					       "__bpf", "__page_ref_", "__traceiter_"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
 		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
@@ -77,8 +77,8 @@ void report_pageref_text(FILE *out, const struct agg *a, const struct symtab *sy
 		return;
 	fprintf(out,
 		"\npage references that are not pins (page_ref tracepoints): %" PRIu64
-		" changes on %zu watched pages; %" PRIu64 " taken, %" PRIu64
-		" given back, %" PRIu64 " pin changes left to the pin tier, %" PRIu64
+		" changes on %zu watched pages; %" PRIu64 " taken, %" PRIu64 " given back, %" PRIu64
+		" pin changes left to the pin tier, %" PRIu64
 		" given back but not seen taken, %" PRIu64 " pages freed; transient: given back "
 		"within %s\n",
 		r->events, r->pfns.count, r->incs, r->decs, r->pin_changes, r->unseen_refs,

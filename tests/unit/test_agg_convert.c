@@ -281,3 +281,26 @@ UNIT_TEST(conv_crafted_missing_request_record_still_counts_the_attempt)
 	CHECK_EQ(a.conv.failed, 2);
 	agg_free(&a);
 }
+
+/* The guest re-raises the same fault (tests/guest/swvm repeated-fault): the `retries`-th
+ * memory-fault exit on one gpa alerts once, the VMM's late conversion resolves it. */
+UNIT_TEST(conv_crafted_refaults_alert_once_then_resolve)
+{
+	struct agg a;
+	struct notes n;
+
+	CHECK_EQ(setup(&a, &n, 0, 5), 0);
+	for (int i = 0; i < 4; i++)
+		fault_exit(&a, (1 + i) * MS, 0x200000, 4096, true);
+	CHECK_EQ(n.stuck, 0);
+	fault_exit(&a, 5 * MS, 0x200000, 4096, true);
+	CHECK_EQ(n.stuck, 1);
+	CHECK_EQ(n.last_why, CONV_STUCK_REFAULTS);
+	fault_exit(&a, 6 * MS, 0x200000, 4096, true);
+	CHECK_EQ(n.stuck, 1);
+	attempt(&a, 200 * MS, 0x200000, 4096, false, 0);
+	CHECK_EQ(n.resolved, 1);
+	CHECK_EQ(n.last_outcome, CONV_DONE);
+	CHECK_EQ(a.conv.recent[a.conv.nrecent - 1].fault_exits, 6);
+	agg_free(&a);
+}

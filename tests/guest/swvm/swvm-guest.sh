@@ -16,6 +16,11 @@
 #            (vmsplice, never read: a lasting reference that is not a pin) and gup_test takes
 #            and drops references on them in one ioctl (transient); pinscope's page_ref tier
 #            must name both holders with their pages, and the BPF cost per event is printed.
+#   refaults: the repeated-fault scenario under `watch --retries KMAX`, with conversion
+#            requests at the fentry tier and at the syscall tier: exactly one alert naming
+#            the gpa and KMAX fault exits, then one resolution (done) when swvm converts.
+#   applied: the healthy scenario under `report`: the fexit on
+#            kvm_arch_post_set_memory_attributes counts what swvm converted.
 
 SWVM=${1:-swvm}
 PS=pinscope
@@ -141,7 +146,7 @@ pin_cmds() {
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
 pin_cmds >"$WORK/pin.cmd"
-echo "PSTEST 1..14"
+echo "PSTEST 1..17"
 
 # 1. setup
 run_swvm healthy
@@ -298,7 +303,7 @@ prog_cost() {
 }
 
 if ! command -v "$PS" >/dev/null; then
-	for n in 11 12 13 14; do
+	for n in 11 12 13 14 15 16 17; do
 		tap 1 "pinscope is not in the guest image"
 	done
 	rm -rf "$WORK"
@@ -353,6 +358,58 @@ tap $? "page_ref: the gup_test holder swvm[$pid] named as transient, 8 refs give
 echo "PSTEST # page_ref BPF cost: events and ns per event: ${cost:-none}"
 [ $ok = 0 ] && [ "$(cat "$WORK/ref.rc")" = 0 ] && [ "${cost%% *}" -gt 0 ]
 tap $? "page_ref: swvm ends cleanly; the page_ref programs ran (${cost%% *} runs, ${cost##* } ns each)"
+
+# 15-16. the guest re-raises the same fault: one alert, then one resolution, at both tiers
+gpa=$(printf '0x%x' $PLAIN)
+for tier in fentry syscall; do
+	if [ $tier = syscall ]; then
+		export PINSCOPE_TIER=syscall
+	else
+		unset PINSCOPE_TIER
+	fi
+	"$PS" probes >"$WORK/probes-$tier.out" 2>&1
+	got=$(awk '$1 == "conv.request" { print $3 }' "$WORK/probes-$tier.out")
+	ok=1
+	if [ "$got" = $tier ] && start_ps "watch-$tier" watch -j --retries $KMAX --stuck-after 0 -i 50ms; then
+		cp "$WORK/fault.cmd" "$WORK/refault-$tier.cmd"
+		run_swvm "refault-$tier" >/dev/null
+		stop_ps
+		ok=0
+	fi
+	unset PINSCOPE_TIER
+	show "$WORK/watch-$tier.ps" "watch $tier"
+	faults=$(kv "$(lines "$WORK/refault-$tier.out" "done")" exit_memory_fault)
+	s=$(grep '"event":"stuck"' "$WORK/watch-$tier.ps")
+	r=$(grep '"event":"resolved"' "$WORK/watch-$tier.ps")
+	[ $ok = 0 ] && [ "$faults" = $((KMAX + 1)) ] &&
+		[ "$(grep -c '"event":"stuck"' "$WORK/watch-$tier.ps")" = 1 ] &&
+		[ "$(grep -c '"event":"resolved"' "$WORK/watch-$tier.ps")" = 1 ] &&
+		case "$s" in
+		*'"start":"'$gpa'"'*'"memory_fault_exits":'$KMAX','*'"stuck_reason":"refaults"'*) true ;;
+		*) false ;;
+		esac &&
+		case "$r" in
+		*'"start":"'$gpa'"'*'"memory_fault_exits":'$faults','*'"outcome":"done"'*) true ;;
+		*) false ;;
+		esac
+	tap $? "watch, $tier tier (probes: ${got:-none}): one alert for $KMAX fault exits at gpa $gpa, one resolution (done) after swvm's $faults"
+done
+
+# 17. conversions where KVM applies them: the fexit on kvm_arch_post_set_memory_attributes
+got=$(awk '$1 == "conv.applied" { print $3 }' "$WORK/probes-fentry.out")
+ok=1
+if [ "$got" = fentry ] && start_ps applied report -d 600; then
+	cp "$WORK/healthy.cmd" "$WORK/applied.cmd"
+	run_swvm applied >/dev/null
+	stop_ps
+	ok=0
+fi
+grep '^applied by KVM\|^conversions:' "$WORK/applied.ps" | show /dev/stdin report
+d=$(lines "$WORK/applied.out" "done")
+want="$(kv "$d" conv_to_private) to private ($(kv "$d" pages_to_private) pages), $(kv "$d" conv_to_shared) to shared ($(kv "$d" pages_to_shared) pages)"
+[ $ok = 0 ] && [ "$(cat "$WORK/applied.rc")" = 0 ] &&
+	grep -q "^applied by KVM (kvm_arch_post_set_memory_attributes): $want\$" "$WORK/applied.ps"
+tap $? "conv.applied (probes: ${got:-none}): KVM applied what swvm converted: $want"
 
 rm -rf "$WORK"
 echo "PSTEST done"
