@@ -33,8 +33,8 @@ enum ps_ev_type {
 	PS_EV_VM_EXIT,	    /* KVM exit to user space (memory-fault exits ask for conversions) */
 	PS_EV_TLB,	    /* TLB flush / shootdown */
 	PS_EV_LOSS,	    /* user space: loss counters (BPF drops, malformed records) so far */
-	PS_EV_CHURN, /* user space: register/unregister pairs BPF counted (struct ps_churn) */
-	PS_EV_PAGEREF,	    /* a folio refcount change on a watched pfn (page_ref tracepoints) */
+	PS_EV_CHURN,   /* user space: register/unregister pairs BPF counted (struct ps_churn) */
+	PS_EV_PAGEREF, /* a folio refcount change on a watched pfn (page_ref tracepoints) */
 	PS_EV_TYPE_MAX,
 };
 
