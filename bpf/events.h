@@ -150,7 +150,7 @@ struct ps_ev_obj {
 /*
  * Churn: a holder that unregisters its io_uring buffers and registers the same ones again at
  * once (a register/unregister loop) would cost a record per operation. BPF keeps one
- * struct ps_churn per ring instead: an unregister is held back (pending) for
+ * struct ps_churn per ring that unregistered once instead: an unregister is held back (pending) for
  * cfg.churn_window_ns; a registration of the same buffers (same fingerprint of addresses and
  * lengths) inside that window cancels it and is counted, not reported. Every tick user space
  * emits PS_EV_CHURN with the pairs counted so far, and the held-back unregister as a

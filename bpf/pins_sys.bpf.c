@@ -294,6 +294,17 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 			return;
 		}
 		emit_unregister(ring, tier, 0);
+		/* Only rings that unregister get an entry: the next cycle can then be counted, and
+		 * the many rings that register once and keep their buffers cost user space nothing
+		 * at each tick. */
+		if (cfg.churn_window_ns && !c &&
+		    (n = bpf_map_lookup_elem(&pins_churn_scratch, &zero))) {
+			__builtin_memset(n, 0, sizeof(*n));
+			n->tgid = tgid;
+			n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
+			bpf_get_current_comm(n->comm, sizeof(n->comm));
+			bpf_map_update_elem(&pins_churn, &ring, n, BPF_NOEXIST);
+		}
 		return;
 	}
 	if (c && c->pending) {
@@ -307,12 +318,11 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
-	/* A new entry is built in per-CPU scratch: the stack is nearly full here. */
-	n = !cfg.churn_window_ns ? NULL : c ? c : bpf_map_lookup_elem(&pins_churn_scratch, &zero);
+	n = cfg.churn_window_ns ? c : NULL;
 	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, n);
 	if (!n)
 		return;
-	if (!c || c->dead) { /* new, or a new ring at a torn-down ring's address */
+	if (n->dead) { /* a new ring at a torn-down ring's address */
 		n->pairs = n->pair_pages = 0;
 		n->pending = n->dead = 0;
 		n->unreg_ns = 0;
@@ -321,8 +331,6 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		bpf_get_current_comm(n->comm, sizeof(n->comm));
 	}
 	n->reg_ns = bpf_ktime_get_ns();
-	if (!c)
-		bpf_map_update_elem(&pins_churn, &ring, n, BPF_NOEXIST);
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")
