@@ -232,18 +232,17 @@ int pins_uring_reg_tp(struct trace_event_raw_io_uring_register *ctx)
 	return 0;
 }
 
-static __always_inline void emit_unregister(__u64 ring, __u8 tier, __u64 ts)
+/* Every buffer of the ring released at once: unregistered, or torn down by the kernel. */
+static __always_inline void emit_unpin_all(__u64 ring, __u8 reason, __u8 tier)
 {
 	struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
 
 	if (!e)
 		return;
-	if (ts)
-		e->h.ts_ns = ts;
 	e->obj = ring;
 	e->slot = PS_SLOT_ALL;
 	e->subsys = PS_SUB_IO_URING;
-	e->reason = PS_UNPIN_UNREGISTER;
+	e->reason = reason;
 	e->pad0 = 0;
 	e->pages = 0;
 	ps_submit(e);
@@ -293,7 +292,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 			c->pending = 1;
 			return;
 		}
-		emit_unregister(ring, tier, 0);
+		emit_unpin_all(ring, PS_UNPIN_UNREGISTER, tier);
 		/* Only rings that unregister get an entry: the next cycle can then be counted, and
 		 * the many rings that register once and keep their buffers cost user space nothing
 		 * at each tick. */
@@ -431,17 +430,7 @@ static __always_inline void teardown_begins(void *work, __u8 tier)
 /* The work item may be freed by now (the ring is): only its address is used. */
 static __always_inline void teardown_ends(void *work, __u8 tier)
 {
-	struct ps_ev_unpin *e = ps_reserve(PS_EV_UNPIN, struct ps_ev_unpin, tier);
-
-	if (!e)
-		return;
-	e->obj = exit_work_ring(work);
-	e->slot = PS_SLOT_ALL;
-	e->subsys = PS_SUB_IO_URING;
-	e->reason = PS_UNPIN_TEARDOWN;
-	e->pad0 = 0;
-	e->pages = 0;
-	ps_submit(e);
+	emit_unpin_all(exit_work_ring(work), PS_UNPIN_TEARDOWN, tier);
 }
 
 SEC("tracepoint/workqueue/workqueue_execute_start")

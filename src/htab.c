@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "htab.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,20 +44,9 @@ void htab_free(struct htab *h)
 	h->live = NULL;
 }
 
-/* The mixer of util.c's hash64, inlined here: it runs several times per event. */
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static inline size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
 {
-	return mix64(k1 ^ mix64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
+	return hash64(k1 ^ hash64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
 }
 
 static inline struct htab_key *ent_at(const struct htab *h, size_t idx)

@@ -151,13 +151,3 @@ const char *fmt_age(uint64_t ns, char *buf, size_t size)
 			 (unsigned long long)(s % 86400) / 3600);
 	return buf;
 }
-
-uint64_t hash64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}

@@ -27,6 +27,15 @@ long read_file(const char *path, char *buf, size_t size);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t size);
 const char *fmt_age(uint64_t ns, char *buf, size_t size);
 
-uint64_t hash64(uint64_t x);
+/* A 64-bit mixer (murmur3's finaliser); inline: hash tables run it several times per event. */
+static inline uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
 
 #endif
