@@ -179,12 +179,8 @@ static __always_inline struct tlb_val *stat_of(const struct tlb_key *k, const ch
 	z = bpf_map_lookup_elem(&tlb_zero, &zero);
 	if (!z)
 		return NULL;
-	if (bpf_map_update_elem(&tlb_stats, k, z, BPF_NOEXIST)) {
-		v = bpf_map_lookup_elem(&tlb_stats, k);
-		if (!v)
-			ps_drop(PS_DROP_MAP_FULL);
-		return v;
-	}
+	if (bpf_map_update_elem(&tlb_stats, k, z, BPF_NOEXIST))
+		return bpf_map_lookup_elem(&tlb_stats, k); /* another CPU made it, or none */
 	v = bpf_map_lookup_elem(&tlb_stats, k);
 	if (v)
 		__builtin_memcpy(v->comm, comm, sizeof(v->comm));
@@ -202,6 +198,19 @@ static __always_inline void fold(struct tlb_acc *a)
 	a->used = 0;
 	barrier();
 	v = stat_of(&a->key, a->v.comm);
+	/*
+	 * No entry: the map allocates entries as they come (preallocated, it would cost its size
+	 * times the CPUs), and an allocation can fail for a moment in IPI context, or the map is
+	 * full. The counts go to the entry of unattributed flushes, which user space creates at
+	 * start, rather than being lost.
+	 */
+	if (!v) {
+		struct tlb_key u = {};
+
+		v = bpf_map_lookup_elem(&tlb_stats, &u);
+		if (!v)
+			ps_drop(PS_DROP_MAP_FULL);
+	}
 	d = (__u64 *)v;
 	for (int i = 0; i < VAL_WORDS; i++) {
 		if (d)

@@ -79,7 +79,8 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 	return h;
 }
 
-static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+/* Take pin's pages off its holder (the entry stays). */
+static void pin_release(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 {
 	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
 
@@ -97,6 +98,11 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 		    (h->shortterm_ns || (h->shortterm_ns = calloc(1, sizeof(struct hist)))))
 			hist_add(h->shortterm_ns, ts - pin->since_ns);
 	}
+}
+
+static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
+{
+	pin_release(p, pin, ts);
 	htab_del(&p->pins, pin);
 }
 
@@ -114,14 +120,19 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 			return;
 		}
 	}
+	/* Another buffer in the slot: the entry is reused for it. */
 	if (old)
-		pin_drop(p, old, e->h.ts_ns);
+		pin_release(p, old, e->h.ts_ns);
 	h = holder_get(p, e);
-	if (!h)
+	if (!h) {
+		if (old)
+			htab_del(&p->pins, old);
 		return;
-	pin = htab_insert(&p->pins, e->obj, e->slot, NULL);
+	}
+	pin = old ? old : htab_insert(&p->pins, e->obj, e->slot, NULL);
 	if (!pin)
 		return;
+	pin->stale = false;
 	pin->holder = h->k;
 	pin->uaddr = e->uaddr;
 	pin->len = e->len;

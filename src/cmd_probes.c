@@ -52,6 +52,16 @@ static void print_types_text(const struct ps_kfeat *k)
 	printf("  %s\n", b);
 }
 
+/* Hooks the KVM gate holds back (src/kvm_gate.h): gmem_sys's syscall tracepoints. */
+static const char *held_note(const struct ps_hook *h, const struct ps_impl *im)
+{
+	if (!im || im->tier != PS_TIER_SYSCALL ||
+	    (strcmp(h->concern, "gmem") && strcmp(h->concern, "conv")))
+		return NULL;
+	return "attached when KVM is in use: at start if a process holds /dev/kvm or a VM, else "
+	       "when KVM creates the first VM";
+}
+
 static void print_hooks_text(const struct ps_choice *c, int n)
 {
 	printf("\n%-17s %-8s %-11s %s\n", "HOOK", "CONCERN", "TIER", "TARGET / WHY");
@@ -72,6 +82,8 @@ static void print_hooks_text(const struct ps_choice *c, int n)
 		}
 		if (im && c[i].chosen > 0 && h->blind)
 			printf("%-38s blind spot: %s\n", "", h->blind);
+		if (held_note(h, im))
+			printf("%-38s %s\n", "", held_note(h, im));
 	}
 }
 
@@ -132,6 +144,8 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 			json_str(j, "blind_spot", h->blind);
 		if (c[i].chosen < 0 && h->absent)
 			json_str(j, "absent", h->absent);
+		if (held_note(h, c[i].chosen >= 0 ? &h->impls[c[i].chosen] : NULL))
+			json_str(j, "attached", held_note(h, &h->impls[c[i].chosen]));
 		json_obj_end(j);
 	}
 	json_arr_end(j);

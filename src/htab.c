@@ -44,9 +44,24 @@ void htab_free(struct htab *h)
 	h->live = NULL;
 }
 
-static inline size_t slot_of(const struct htab *h, uint64_t k1, uint64_t k2)
+static inline uint32_t hash_of(uint64_t k1, uint64_t k2)
 {
-	return hash64(k1 ^ hash64(k2 + 0x9e3779b97f4a7c15ULL)) & (h->cap - 1);
+	return (uint32_t)hash64(k1 ^ hash64(k2 + 0x9e3779b97f4a7c15ULL));
+}
+
+static inline uint64_t slot_val(uint32_t hash, size_t idx)
+{
+	return (uint64_t)hash << 32 | (uint64_t)(idx + SLOT_BASE);
+}
+
+static inline size_t slot_idx(uint64_t s)
+{
+	return (uint32_t)s - SLOT_BASE;
+}
+
+static inline size_t slot_home(const struct htab *h, uint64_t s)
+{
+	return (size_t)(s >> 32) & (h->cap - 1);
 }
 
 static inline struct htab_key *ent_at(const struct htab *h, size_t idx)
@@ -58,15 +73,18 @@ static inline struct htab_key *ent_at(const struct htab *h, size_t idx)
  * (at most 3/4 are used), so the probe always meets an empty one. */
 static inline size_t find_slot(const struct htab *h, uint64_t k1, uint64_t k2)
 {
+	uint32_t hash = hash_of(k1, k2);
 	size_t mask = h->cap - 1;
 
-	for (size_t i = slot_of(h, k1, k2);; i = (i + 1) & mask) {
-		uint32_t s = h->slot[i];
+	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+		uint64_t s = h->slot[i];
 		const struct htab_key *k;
 
 		if (s == SLOT_EMPTY)
 			return h->cap;
-		k = ent_at(h, s - SLOT_BASE);
+		if ((uint32_t)(s >> 32) != hash)
+			continue;
+		k = ent_at(h, slot_idx(s));
 		if (k->k1 == k1 && k->k2 == k2)
 			return i;
 	}
@@ -76,33 +94,32 @@ void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2)
 {
 	size_t i = find_slot(h, k1, k2);
 
-	return i < h->cap ? ent_at(h, h->slot[i] - SLOT_BASE) : NULL;
+	return i < h->cap ? ent_at(h, slot_idx(h->slot[i])) : NULL;
 }
 
-static void place(struct htab *h, size_t idx)
+static void place(struct htab *h, uint64_t val)
 {
-	const struct htab_key *k = ent_at(h, idx);
-	size_t i = slot_of(h, k->k1, k->k2);
+	size_t i = slot_home(h, val);
 
 	while (h->slot[i] != SLOT_EMPTY)
 		i = (i + 1) & (h->cap - 1);
-	h->slot[i] = idx + SLOT_BASE;
+	h->slot[i] = val;
 }
 
 /* Double the slot array (the entries stay where they are). -ENOMEM leaves it as it was. */
 static int grow(struct htab *h)
 {
-	size_t cap = h->cap * 2;
-	uint32_t *slot = calloc(cap, sizeof(*slot));
+	size_t cap = h->cap * 2, old_cap = h->cap;
+	uint64_t *slot = calloc(cap, sizeof(*slot)), *old = h->slot;
 
 	if (!slot)
 		return -ENOMEM;
-	free(h->slot);
 	h->slot = slot;
 	h->cap = cap;
-	for (size_t idx = 0; idx < h->used; idx++)
-		if (h->live[idx])
-			place(h, idx);
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i] != SLOT_EMPTY)
+			place(h, old[i]);
+	free(old);
 	return 0;
 }
 
@@ -144,7 +161,7 @@ void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created)
 	k->k1 = k1;
 	k->k2 = k2;
 	h->live[idx] = 1;
-	place(h, idx);
+	place(h, slot_val(hash_of(k1, k2), idx));
 	h->count++;
 	if (created)
 		*created = 1;
@@ -158,14 +175,12 @@ static void remove_slot(struct htab *h, size_t i)
 	size_t mask = h->cap - 1, j = i;
 
 	for (;;) {
-		const struct htab_key *k;
 		size_t home;
 
 		j = (j + 1) & mask;
 		if (h->slot[j] == SLOT_EMPTY)
 			break;
-		k = ent_at(h, h->slot[j] - SLOT_BASE);
-		home = slot_of(h, k->k1, k->k2);
+		home = slot_home(h, h->slot[j]);
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
 		h->slot[i] = h->slot[j];

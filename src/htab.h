@@ -7,7 +7,9 @@
  * entries it holds, not its capacity, and entries never move: a pointer to an entry stays valid
  * until that entry is deleted. The slot array starts small and doubles (up to the size the
  * capacity needs) as entries arrive, so a table of a few hundred entries stays in cache;
- * deletion shifts the probe run back (no tombstones), so churn never lengthens lookups.
+ * deletion shifts the probe run back (no tombstones), so churn never lengthens lookups. A slot
+ * keeps 32 bits of its key's hash next to the entry index: probing past other keys, moving a run
+ * back and growing never touch the entries themselves.
  */
 #ifndef PS_HTAB_H
 #define PS_HTAB_H
@@ -27,7 +29,7 @@ struct htab {
 	size_t count;
 	size_t limit; /* max live entries */
 	uint64_t overflow;
-	uint32_t *slot;	     /* 0 empty, else entry index + 1 */
+	uint64_t *slot;	     /* 0 empty, else hash << 32 | (entry index + 1) */
 	unsigned char *ents; /* `limit` entries; [0, used) handed out so far */
 	uint8_t *live;	     /* per entry */
 	size_t used;

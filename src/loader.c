@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ struct loader {
 	struct bpf_link *links[MAX_LINKS];
 	const char *link_prog[MAX_LINKS]; /* the program of each link */
 	int nlinks;
+	pthread_mutex_t mu;		     /* links: the KVM gate's thread attaches too */
+	bool hold;			     /* hold gmem_sys's syscall programs back */
+	struct bpf_program *held[MAX_LINKS]; /* loaded, not attached yet */
+	int nheld;
 	int rb_fd, drops_fd;
 	uint64_t rb_bytes;
 };
@@ -55,6 +60,7 @@ struct loader *loader_open(void)
 		return NULL;
 	l->rb_fd = l->drops_fd = -1;
 	l->rb_bytes = PS_RING_DEFAULT;
+	pthread_mutex_init(&l->mu, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(objs); i++) {
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = objs[i].name);
 		size_t sz;
@@ -267,9 +273,16 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 
 		if (!bpf_program__autoload(p))
 			continue;
-		if (l->nlinks >= MAX_LINKS) {
+		if (l->nlinks + l->nheld >= MAX_LINKS) {
 			snprintf(what, what_len, "too many programs");
 			return -E2BIG;
+		}
+		if (l->hold && !strcmp(objs[i].name, "gmem_sys") &&
+		    !strncmp(bpf_program__section_name(p), "tracepoint/syscalls/", 20)) {
+			l->held[l->nheld++] = p;
+			ps_info(1, "holding %s (%s) back until KVM is used", bpf_program__name(p),
+				bpf_program__section_name(p));
+			continue;
 		}
 		link = bpf_program__attach(p);
 		if (!link) {
@@ -359,8 +372,44 @@ void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX])
 	free(vals);
 }
 
+void loader_hold_syscall_hooks(struct loader *l)
+{
+	l->hold = true;
+}
+
+int loader_nr_held(const struct loader *l)
+{
+	return l->nheld;
+}
+
+int loader_attach_held(struct loader *l)
+{
+	int n = 0, err = 0;
+
+	pthread_mutex_lock(&l->mu);
+	for (int i = 0; i < l->nheld; i++) {
+		struct bpf_program *p = l->held[i];
+		struct bpf_link *link = bpf_program__attach(p);
+
+		if (!link) {
+			err = -errno;
+			ps_warn("attaching %s: %s", bpf_program__name(p), strerror(-err));
+			continue;
+		}
+		l->link_prog[l->nlinks] = bpf_program__name(p);
+		l->links[l->nlinks++] = link;
+		ps_info(1, "attached %s (%s) id %u", bpf_program__name(p),
+			bpf_program__section_name(p), prog_id(p));
+		n++;
+	}
+	l->nheld = 0;
+	pthread_mutex_unlock(&l->mu);
+	return err && !n ? err : n;
+}
+
 void loader_detach(struct loader *l, const char *prog)
 {
+	pthread_mutex_lock(&l->mu);
 	for (int i = 0; i < l->nlinks; i++) {
 		if (!l->links[i] || strcmp(l->link_prog[i], prog))
 			continue;
@@ -368,14 +417,17 @@ void loader_detach(struct loader *l, const char *prog)
 		l->links[i] = NULL;
 		ps_info(1, "detached %s", prog);
 	}
+	pthread_mutex_unlock(&l->mu);
 }
 
-int loader_nr_attached(const struct loader *l)
+int loader_nr_attached(struct loader *l)
 {
 	int n = 0;
 
+	pthread_mutex_lock(&l->mu);
 	for (int i = 0; i < l->nlinks; i++)
 		n += l->links[i] != NULL;
+	pthread_mutex_unlock(&l->mu);
 	return n;
 }
 
@@ -393,5 +445,6 @@ void loader_free(struct loader *l)
 		close(l->drops_fd);
 	if (the_loader == l)
 		the_loader = NULL;
+	pthread_mutex_destroy(&l->mu);
 	free(l);
 }

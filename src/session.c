@@ -6,6 +6,7 @@
 #include "seed.h"
 #include "tlb_poll.h"
 #include "churn_poll.h"
+#include "kvm_gate.h"
 #include "pageref_poll.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ struct run {
 	int holders_fd;
 	struct tlb_poll *tlb;
 	struct churn_poll *churn;
+	struct kvm_gate *gate;
 };
 
 static void emit(struct run *r, union ps_event *e)
@@ -335,6 +337,43 @@ static void detach_seed(struct run *r, const struct ps_choice *c, int n)
 	loader_detach(r->l, "pins_fn_seed_close_tp");
 }
 
+/* From the KVM gate's thread: a process is opening /dev/kvm and waits for this. */
+static void kvm_opened(void *ctx, pid_t pid)
+{
+	struct run *r = ctx;
+	int n = loader_attach_held(r->l);
+
+	if (n < 0)
+		ps_warn("guest_memfd hooks could not be attached: %s", strerror(-n));
+	else if (pid)
+		ps_info(1, "KVM: pid %d created a VM: %d held-back programs attached", pid, n);
+	else
+		ps_info(1, "KVM: %d held-back programs attached", n);
+}
+
+/* gmem_sys's syscall programs: attached now, when KVM is first used, or never. */
+static void kvm_gate_open(struct run *r)
+{
+	enum kvm_gate_state st;
+	const char *why = "";
+
+	if (!loader_nr_held(r->l))
+		return;
+	r->gate = kvm_gate_start(kvm_opened, r, &st, &why);
+	switch (st) {
+	case KVM_GATE_WAITING:
+		ps_info(1, "KVM: guest_memfd syscall hooks %s", why);
+		break;
+	case KVM_GATE_NO_KVM:
+		ps_info(1, "KVM: guest_memfd syscall hooks not attached: %s", why);
+		break;
+	case KVM_GATE_OPEN:
+		ps_info(1, "KVM: guest_memfd syscall hooks attached now: %s", why);
+		kvm_opened(r, 0);
+		break;
+	}
+}
+
 static int tick_ms(uint64_t deadline)
 {
 	uint64_t now = now_mono_ns();
@@ -392,6 +431,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();
 	kfeat_drop_btf(&k);
+	loader_hold_syscall_hooks(r.l);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
@@ -427,6 +467,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		r.seed = NULL;
 	}
 	detach_seed(&r, choices, n);
+	kvm_gate_open(&r);
 	sample_procfs(&r, true);
 	/* Tests and scripts wait for this line (-v) before they start a workload. */
 	ps_info(1, "ready: %d programs attached", loader_nr_attached(r.l));
@@ -483,6 +524,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	emit_mark(&r, PS_MARK_END);
 	rc = 0;
 out:
+	kvm_gate_stop(r.gate);
 	tlb_poll_free(r.tlb);
 	churn_poll_free(r.churn);
 	pageref_poll_free(pr);

@@ -114,6 +114,10 @@ struct tlb_poll *tlb_poll_new(const struct loader *l)
 	if (!p->vals || !p->accs || !p->cur || !p->gvals || !p->dead || !p->watched ||
 	    !p->new_watched || htab_init(&p->prev, MAX_KEYS, sizeof(struct prev_ent)))
 		goto fail;
+	/* The entry BPF counts in when it cannot make one for a process (tlb.bpf.c fold()). */
+	if (bpf_map_update_elem(stats, &(struct tlb_key){0}, p->vals, BPF_NOEXIST) &&
+	    errno != EEXIST)
+		goto fail;
 	return p;
 fail:
 	tlb_poll_free(p);

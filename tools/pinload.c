@@ -42,6 +42,7 @@ struct pinload {
 	bool no_register;
 	const char *file;
 	long loop;
+	bool distinct; /* --distinct: alternate between two sets of buffers */
 
 	size_t page_size;
 	size_t len;
@@ -52,8 +53,9 @@ struct pinload {
 	int gmem_fd;
 	int *ring_fd;
 	bool *registered;
-	struct iovec *iov;
-	long shrunk; /* buffers emptied by `shrink` on every registered ring */
+	struct iovec *iov;     /* nbufs, and nbufs more one buffer on with --distinct */
+	struct iovec *iov_cur; /* what do_register registers */
+	long shrunk;	       /* buffers emptied by `shrink` on every registered ring */
 };
 
 static void usage(FILE *f)
@@ -69,6 +71,9 @@ static void usage(FILE *f)
 		"/dev/shm)\n"
 		"  --loop N              benchmark: register+unregister N times, print 'loop', "
 		"exit\n"
+		"  --distinct            every other registration of the loop is of other buffers\n"
+		"                        (shifted by one buffer): no two successive ones are "
+		"alike\n"
 		"  --help                this text\n"
 		"commands on stdin: register unregister shrink close status punch exit, loop N\n");
 }
@@ -148,10 +153,13 @@ static void setup_memory(struct pinload *pl)
 	}
 	for (i = 0; i < pl->len; i += pl->page_size)
 		((volatile char *)pl->base)[i] = 1;
-	for (i = 0; i < (size_t)pl->nbufs; i++) {
-		pl->iov[i].iov_base = pl->base + i * pl->pages_per_buf * pl->page_size;
+	for (i = 0; i < (size_t)pl->nbufs * (pl->distinct ? 2 : 1); i++) {
+		size_t b = i < (size_t)pl->nbufs ? i : i - (size_t)pl->nbufs + 1;
+
+		pl->iov[i].iov_base = pl->base + b * pl->pages_per_buf * pl->page_size;
 		pl->iov[i].iov_len = pl->pages_per_buf * pl->page_size;
 	}
+	pl->iov_cur = pl->iov;
 }
 
 /* ---- rings ---- */
@@ -185,7 +193,7 @@ static int do_register(struct pinload *pl)
 	for (r = 0; r < pl->nrings; r++) {
 		if (pl->ring_fd[r] < 0)
 			return -EBADF;
-		if (sys_io_uring_register(pl->ring_fd[r], IORING_REGISTER_BUFFERS, pl->iov,
+		if (sys_io_uring_register(pl->ring_fd[r], IORING_REGISTER_BUFFERS, pl->iov_cur,
 					  (unsigned int)pl->nbufs))
 			return -errno;
 		pl->registered[r] = true;
@@ -330,6 +338,7 @@ static void bench_loop(struct pinload *pl)
 
 	t0 = now_ns();
 	for (i = 0; i < pl->loop; i++) {
+		pl->iov_cur = pl->distinct && (i & 1) ? pl->iov + pl->nbufs : pl->iov;
 		ret = do_register(pl);
 		if (ret)
 			die("IORING_REGISTER_BUFFERS", -ret);
@@ -348,15 +357,11 @@ static void bench_loop(struct pinload *pl)
 static void parse_args(struct pinload *pl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"mem", required_argument, NULL, 'm'},
-		{"bufs", required_argument, NULL, 'b'},
-		{"pages", required_argument, NULL, 'p'},
-		{"rings", required_argument, NULL, 'r'},
-		{"no-register", no_argument, NULL, 'n'},
-		{"file", required_argument, NULL, 'f'},
-		{"loop", required_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"mem", required_argument, NULL, 'm'},	 {"bufs", required_argument, NULL, 'b'},
+		{"pages", required_argument, NULL, 'p'}, {"rings", required_argument, NULL, 'r'},
+		{"no-register", no_argument, NULL, 'n'}, {"file", required_argument, NULL, 'f'},
+		{"loop", required_argument, NULL, 'l'},	 {"distinct", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -389,6 +394,9 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 			break;
 		case 'l':
 			pl->loop = parse_count(optarg, "--loop", 1L << 40);
+			break;
+		case 'd':
+			pl->distinct = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -425,10 +433,10 @@ int main(int argc, char **argv)
 	pl.page_size = (size_t)sysconf(_SC_PAGESIZE);
 	if ((unsigned long)pl.nbufs * (unsigned long)pl.pages_per_buf > (1UL << 24))
 		usage_error("--bufs times --pages is too large", NULL);
-	pl.len = (size_t)pl.nbufs * (size_t)pl.pages_per_buf * pl.page_size;
+	pl.len = (size_t)(pl.nbufs + pl.distinct) * (size_t)pl.pages_per_buf * pl.page_size;
 	pl.ring_fd = calloc((size_t)pl.nrings, sizeof(*pl.ring_fd));
 	pl.registered = calloc((size_t)pl.nrings, sizeof(*pl.registered));
-	pl.iov = calloc((size_t)pl.nbufs, sizeof(*pl.iov));
+	pl.iov = calloc((size_t)pl.nbufs * 2, sizeof(*pl.iov));
 	if (!pl.ring_fd || !pl.registered || !pl.iov)
 		die("allocate", ENOMEM);
 

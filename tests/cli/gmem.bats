@@ -9,9 +9,14 @@ setup() {
 	need_root
 	[ -w /dev/kvm ] || skip "no /dev/kvm"
 	[ -x "$PINSCOPE_TOOLS/vmmload" ] || skip "vmmload not built"
+	# Hold /dev/kvm as a VM host's VMMs do: pinscope attaches its guest_memfd syscall hooks at
+	# start (src/kvm_gate.h) instead of at vmmload's VM, whose first calls it could miss.
+	# The test of that gate closes it.
+	exec {KVM_HOLD}</dev/kvm
 }
 
 teardown() {
+	[ -n "${KVM_HOLD:-}" ] && exec {KVM_HOLD}<&-
 	[ -n "${PS_PID:-}" ] && kill -INT "$PS_PID" 2>/dev/null && wait "$PS_PID" 2>/dev/null
 	[ -n "${WL_PID:-}" ] && stop_workload
 	true
@@ -103,6 +108,32 @@ PY
 	rj "f=[f for f in d['gmem']['files'] if f['pid']==$VMM_PID]; assert len(f)==1 and f[0]['ino']==$ino and f[0]['size_bytes']==16<<20 and f[0]['flags']=='0x3', f"
 	rj "s=[s for s in d['gmem']['memslots'] if s['pid']==$VMM_PID]; assert len(s)==1 and s[0]['gpa']=='0x180000000' and s[0]['ino']==$ino and s[0]['offset_bytes']==0 and int(s[0]['userspace_addr'],16)==$addr, s"
 	rj "m=[m for m in d['gmem']['mappings'] if m['pid']==$VMM_PID]; assert len(m)==1 and m[0]['ino']==$ino and int(m[0]['addr'],16)==$addr, m"
+}
+
+@test "no VM, no syscall hooks: the six wait for KVM's first VM, then the next VM is seen whole" {
+	exec {KVM_HOLD}<&-
+	KVM_HOLD=
+	[ -x "$PINSCOPE_TOOLS/pinload" ] || skip "pinload not built"
+	start_pinscope report -d 300 -j
+	if grep -q 'hooks attached now: a process holds /dev/kvm or a VM' "$PS_ERR"; then
+		skip "another process holds /dev/kvm or a VM: the hooks attach at start"
+	fi
+	grep -q 'pinscope: KVM: guest_memfd syscall hooks wait for KVM to create a VM' "$PS_ERR"
+	[ "$(grep -c '^pinscope: holding gmem_.* (tracepoint/syscalls/' "$PS_ERR")" -eq 6 ]
+	! grep -q '^pinscope: attached .*(tracepoint/syscalls/' "$PS_ERR"
+	# A first VM (pinload --mem gmem makes one): KVM's uevent attaches the six
+	out=$(echo exit | "$PINSCOPE_TOOLS/pinload" --mem gmem --bufs 1 --pages 1)
+	first=$(field "$(head -1 <<<"$out")" pid)
+	wait_line "$PS_ERR" 10 "^pinscope: KVM: pid $first created a VM: 6 held-back programs attached$"
+	[ "$(grep -c '^pinscope: attached gmem_.* (tracepoint/syscalls/' "$PS_ERR")" -eq 6 ]
+	# The next VM is seen from its first call on
+	start_vmm --pin-pages 8 --gpa 0x180000000
+	vmm_go
+	stop_pinscope
+	PS_PID=
+	rj "v=[v for v in d['gmem']['vms'] if v['pid']==$VMM_PID]; assert len(v)==1, d['gmem']['vms']"
+	rj "f=[f for f in d['gmem']['files'] if f['pid']==$VMM_PID]; assert len(f)==1 and f[0]['size_bytes']==16<<20, f"
+	rj "s=[s for s in d['gmem']['memslots'] if s['pid']==$VMM_PID]; assert len(s)==1 and s[0]['gpa']=='0x180000000', s"
 }
 
 @test "punch-hole under an io_uring pin: orphaned pages equal the pinned pages, VmPin stays" {
@@ -249,7 +280,7 @@ EOF
 	[[ "${lines[0]}" == "Usage: pinscope watch"* ]]
 }
 
-@test "probes: guest_memfd and conversion hooks take the syscall tier here and say why not better" {
+@test "probes: guest_memfd and conversion hooks take the syscall tier here, say why not better and when they attach" {
 	run "$PINSCOPE" probes -j
 	[ "$status" -eq 0 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/p.json"
@@ -259,6 +290,10 @@ EOF
 	for h in gmem.create gmem.bind gmem.mmap gmem.fallocate gmem.release conv.request conv.fault_exit; do
 		tier=$(rj "print([h['tier'] for h in d['hooks'] if h['hook']=='$h'][0])")
 		if [ "$fentry" = False ]; then [ "$tier" = syscall ]; fi
+		# the syscall tier waits for KVM to be used (src/kvm_gate.h)
+		if [ "$tier" = syscall ]; then
+			rj "assert [h for h in d['hooks'] if h['hook']=='$h'][0]['attached'].endswith('else when KVM creates the first VM')"
+		fi
 	done
 	# No kernel here has a guest_memfd conversion ioctl
 	if ! grep -q ' kvm_gmem_ioctl$' /proc/kallsyms; then

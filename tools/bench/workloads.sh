@@ -10,7 +10,7 @@ wl_desc() {
 	uring) echo "io_uring register+unregister of one 64-page buffer, CPU $BENCH_CPU (pinload --loop)" ;;
 	tlb) echo "mprotect RW->R->RW on CPU 0, a second thread on CPU 1: remote shootdowns (tlbload --loop)" ;;
 	sched) echo "perf bench sched pipe, both ends on CPU $BENCH_CPU: a tlb_flush on every task switch" ;;
-	pinstorm) echo "4 rings x 64 one-page buffers registered and unregistered, CPU $BENCH_CPU: distinct short-lived pins" ;;
+	pinstorm) echo "4 rings x 64 one-page buffers registered and unregistered, CPU $BENCH_CPU, every other time other buffers (pinload --distinct): distinct short-lived pins" ;;
 	esac
 }
 
@@ -50,7 +50,7 @@ wl_cmd() {
 	uring) WL_CMD=("${cpu[@]}" "$TOOLS/pinload" --loop "$2" --bufs 1 --pages 64) ;;
 	tlb) WL_CMD=("$TOOLS/tlbload" --loop --iters "$2" --op mprotect) ;;
 	sched) WL_CMD=("${cpu[@]}" perf bench sched pipe -l "$2") ;;
-	pinstorm) WL_CMD=("${cpu[@]}" "$TOOLS/pinload" --loop "$2" --rings 4 --bufs 64 --pages 1) ;;
+	pinstorm) WL_CMD=("${cpu[@]}" "$TOOLS/pinload" --loop "$2" --rings 4 --bufs 64 --pages 1 --distinct) ;;
 	esac
 }
 
