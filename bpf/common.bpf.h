@@ -74,16 +74,19 @@ static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 s
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Reserve a record and fill its header; counts the loss when the ring buffer is full. */
-#define ps_reserve(type_id, T, tier)                                                               \
+/* Reserve a record of `size` bytes (a constant) and fill its header; counts the loss when the
+ * ring buffer is full. */
+#define ps_reserve_size(type_id, T, tier, size)                                                    \
 	({                                                                                         \
-		T *__e = bpf_ringbuf_reserve(&events, sizeof(T), 0);                               \
+		T *__e = bpf_ringbuf_reserve(&events, (size), 0);                                  \
 		if (__e)                                                                           \
-			ps_fill_hdr(&__e->h, type_id, sizeof(T), tier);                            \
+			ps_fill_hdr(&__e->h, type_id, (size), tier);                               \
 		else                                                                               \
 			ps_drop(PS_DROP_RINGBUF);                                                  \
 		__e;                                                                               \
 	})
+
+#define ps_reserve(type_id, T, tier) ps_reserve_size(type_id, T, tier, sizeof(T))
 
 /*
  * Wake the reader once per PS_WAKEUP_BYTES of records, not per record. With the default

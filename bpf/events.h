@@ -128,6 +128,11 @@ struct ps_ev_pin {
 	__u64 kstack[PS_MAX_STACK]; /* kernel return addresses, innermost first */
 };
 
+/* A PIN record without a kernel stack (nr_kstack 0) may end where kstack begins: the tiers
+ * that have none send 256 bytes with the ring's header instead of 384. Readers take the
+ * missing part as zeros. */
+#define PS_EV_PIN_NOKSTACK offsetof(struct ps_ev_pin, kstack)
+
 struct ps_ev_unpin {
 	struct ps_ev_hdr h;
 	__u64 obj;

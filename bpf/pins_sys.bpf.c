@@ -110,7 +110,7 @@ static long walk_cb(__u64 i, void *data)
 	if (w->dry)
 		return 0;
 
-	e = ps_reserve(PS_EV_PIN, struct ps_ev_pin, w->tier);
+	e = ps_reserve_size(PS_EV_PIN, struct ps_ev_pin, w->tier, PS_EV_PIN_NOKSTACK);
 	if (!e)
 		return 0;
 	e->h.flags = w->flags | PS_F_LONGTERM;
@@ -129,7 +129,6 @@ static long walk_cb(__u64 i, void *data)
 	e->nr_ustack = 0;
 	e->nr_kstack = 0;
 	__builtin_memset(e->pad2, 0, sizeof(e->pad2));
-	__builtin_memset(e->kstack, 0, sizeof(e->kstack));
 	__builtin_memset(e->ustack, 0, sizeof(e->ustack));
 	if (w->own_mm) {
 		struct vma_ctx *v = &w->vma;

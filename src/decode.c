@@ -6,9 +6,10 @@
 
 static const struct {
 	const char *name;
-	size_t size;
+	size_t size; /* the least a record of the type may be */
+	size_t max;  /* what this version knows of it, when more than size */
 } types[PS_EV_TYPE_MAX] = {
-	[PS_EV_PIN] = {"pin", sizeof(struct ps_ev_pin)},
+	[PS_EV_PIN] = {"pin", PS_EV_PIN_NOKSTACK, sizeof(struct ps_ev_pin)},
 	[PS_EV_UNPIN] = {"unpin", sizeof(struct ps_ev_unpin)},
 	[PS_EV_OBJ_SYNC] = {"obj_sync", sizeof(struct ps_ev_obj)},
 	[PS_EV_PROC_EXIT] = {"proc_exit", sizeof(struct ps_ev_hdr)},
@@ -42,6 +43,13 @@ size_t event_min_size(unsigned int type)
 	return type < PS_EV_TYPE_MAX ? types[type].size : 0;
 }
 
+size_t event_max_size(unsigned int type)
+{
+	if (type >= PS_EV_TYPE_MAX)
+		return 0;
+	return types[type].max > types[type].size ? types[type].max : types[type].size;
+}
+
 const char *event_type_name(unsigned int type)
 {
 	return type < PS_EV_TYPE_MAX && types[type].name ? types[type].name : "unknown";
@@ -56,12 +64,15 @@ int decode_event(const void *data, size_t size, union ps_event *out)
 		return -EINVAL;
 	want = event_min_size(h->type);
 	/* The record must say its own size, be as large as its type, and fit. Larger records
-	 * from a newer ABI are cut to what this version knows. */
+	 * from a newer ABI are cut to what this version knows; what a shorter one leaves out
+	 * (a PIN without a kernel stack) reads as zeros. */
 	if (!want || h->size != size || size < want || h->tier >= PS_TIER_MAX)
 		return -EINVAL;
+	if (size > event_max_size(h->type))
+		size = event_max_size(h->type);
 	memset(out, 0, sizeof(*out));
-	memcpy(out, data, want < sizeof(*out) ? want : sizeof(*out));
-	out->h.size = want;
+	memcpy(out, data, size < sizeof(*out) ? size : sizeof(*out));
+	out->h.size = size;
 	out->h.comm[PS_COMM_LEN - 1] = 0;
 	return 0;
 }

@@ -29,6 +29,8 @@ union ps_event {
 int decode_event(const void *data, size_t size, union ps_event *out);
 /* The size a record of this type must have at least; 0 for unknown types. */
 size_t event_min_size(unsigned int type);
+/* The largest record of the type this version reads (more is cut off). */
+size_t event_max_size(unsigned int type);
 const char *event_type_name(unsigned int type);
 /* The stable key of a loss reason (enum ps_drop_reason): "ringbuf_full", ... */
 const char *drop_name(unsigned int reason);

@@ -43,6 +43,7 @@ struct pinload {
 	const char *file;
 	long loop;
 	bool distinct; /* --distinct: alternate between two sets of buffers */
+	long pace;     /* --pace: loop iterations per second at most (0: as fast as it goes) */
 
 	size_t page_size;
 	size_t len;
@@ -74,6 +75,7 @@ static void usage(FILE *f)
 		"  --distinct            every other registration of the loop is of other buffers\n"
 		"                        (shifted by one buffer): no two successive ones are "
 		"alike\n"
+		"  --pace N              at most N loop iterations per second (busy-waits)\n"
 		"  --help                this text\n"
 		"commands on stdin: register unregister shrink close status punch exit, loop N\n");
 }
@@ -338,6 +340,9 @@ static void bench_loop(struct pinload *pl)
 
 	t0 = now_ns();
 	for (i = 0; i < pl->loop; i++) {
+		if (pl->pace)
+			while (now_ns() - t0 < (uint64_t)i * 1000000000ULL / (uint64_t)pl->pace)
+				;
 		pl->iov_cur = pl->distinct && (i & 1) ? pl->iov + pl->nbufs : pl->iov;
 		ret = do_register(pl);
 		if (ret)
@@ -357,11 +362,17 @@ static void bench_loop(struct pinload *pl)
 static void parse_args(struct pinload *pl, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"mem", required_argument, NULL, 'm'},	 {"bufs", required_argument, NULL, 'b'},
-		{"pages", required_argument, NULL, 'p'}, {"rings", required_argument, NULL, 'r'},
-		{"no-register", no_argument, NULL, 'n'}, {"file", required_argument, NULL, 'f'},
-		{"loop", required_argument, NULL, 'l'},	 {"distinct", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
+		{"mem", required_argument, NULL, 'm'},
+		{"bufs", required_argument, NULL, 'b'},
+		{"pages", required_argument, NULL, 'p'},
+		{"rings", required_argument, NULL, 'r'},
+		{"no-register", no_argument, NULL, 'n'},
+		{"file", required_argument, NULL, 'f'},
+		{"loop", required_argument, NULL, 'l'},
+		{"distinct", no_argument, NULL, 'd'},
+		{"pace", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -397,6 +408,9 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 			break;
 		case 'd':
 			pl->distinct = true;
+			break;
+		case 'P':
+			pl->pace = parse_count(optarg, "--pace", 1000000000L);
 			break;
 		case 'h':
 			usage(stdout);

@@ -75,10 +75,12 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 					$b.slowdown_pct / $l.slowdown_pct >= 10) end),
 			note: "value null: pinscope's slowdown <= 0; met null: bpftrace's own slowdown is under 2%, no ratio to judge"}
 		 else empty end)),
-	# per run: below 1 M events/s nothing may be lost; above, losses must be counted (they are)
+	# per run: below 1 M events/s nothing may be lost; above, losses must be counted (they are).
+	# The rate is what the workload offered: delivered and lost records.
 	(("live", "record") as $m |
 		($ok | map(select(.mode == $m) |
-			{rate: ((events // 0) * 1e9 / .ns), lost: (.tracer.lost // 0)})) as $p |
+			{rate: (((events // 0) + (.tracer.lost // 0)) * 1e9 / .ns),
+			 lost: (.tracer.lost // 0)})) as $p |
 		select($p | length > 0) |
 		{target: "pinscope \($m): zero events lost up to 1 M events/s",
 		 value: ($p | map(select(.rate <= 1e6) | .lost) | add // 0),
