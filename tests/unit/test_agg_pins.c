@@ -220,6 +220,37 @@ UNIT_TEST(decode_rejects_bad_records)
 	CHECK(decode_event(&e, 3, &out) != 0);
 }
 
+UNIT_TEST(decode_pin_without_kernel_stack)
+{
+	unsigned char raw[sizeof(struct ps_ev_pin) + 64] __attribute__((aligned(8)));
+	union ps_event e, out;
+
+	/* The short form: what lies past it in memory must not leak into the record */
+	e = pin(1, 2, 3, 4, 0);
+	memset(raw, 0xab, sizeof(raw));
+	e.h.size = PS_EV_PIN_NOKSTACK;
+	memcpy(raw, &e, PS_EV_PIN_NOKSTACK);
+	CHECK(decode_event(raw, PS_EV_PIN_NOKSTACK, &out) == 0);
+	CHECK_EQ(out.h.size, PS_EV_PIN_NOKSTACK);
+	CHECK_EQ(out.pin.uaddr, e.pin.uaddr);
+	CHECK_EQ(out.pin.nr_kstack, 0);
+	CHECK_EQ(out.pin.kstack[0], 0);
+	CHECK_EQ(out.pin.kstack[PS_MAX_STACK - 1], 0);
+	/* shorter than the short form: refused */
+	e.h.size = PS_EV_PIN_NOKSTACK - 8;
+	memcpy(raw, &e, sizeof(e.h));
+	CHECK(decode_event(raw, PS_EV_PIN_NOKSTACK - 8, &out) != 0);
+	/* the full form keeps its kernel stack; a longer one (a newer ABI) is cut to it */
+	e = pin(1, 2, 3, 4, 0);
+	e.pin.nr_kstack = 1;
+	e.pin.kstack[0] = 0xffffffff81000000ULL;
+	e.h.size = sizeof(raw);
+	memcpy(raw, &e, sizeof(e.pin));
+	CHECK(decode_event(raw, sizeof(raw), &out) == 0);
+	CHECK_EQ(out.h.size, sizeof(struct ps_ev_pin));
+	CHECK_EQ(out.pin.kstack[0], 0xffffffff81000000ULL);
+}
+
 static union ps_event churn(uint32_t tgid, uint64_t obj, uint64_t pairs, uint64_t pages)
 {
 	union ps_event e;

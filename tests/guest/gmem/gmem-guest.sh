@@ -55,7 +55,7 @@ show() { # show FILE TAG: the file as TAP comments
 # start_ps NAME ARGS...: pinscope ARGS -v in the background; waits for its ready line. The
 # script holds /dev/kvm, as a VM host's VMMs do: pinscope then attaches its guest_memfd syscall
 # hooks at start (src/kvm_gate.h), not at swvm's first VM, which it could otherwise miss.
-exec 9</dev/kvm
+[ -e /dev/kvm ] && exec 9</dev/kvm
 start_ps() {
 	_n=$1
 	shift

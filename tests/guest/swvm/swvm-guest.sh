@@ -245,7 +245,7 @@ wait_line() {
 # start_ps NAME ARGS...: pinscope ARGS -v in the background, once it says it is ready. The
 # script holds /dev/kvm, as a VM host's VMMs do: pinscope then attaches its guest_memfd syscall
 # hooks at start (src/kvm_gate.h), not at swvm's first VM, which it could otherwise miss.
-exec 9</dev/kvm
+[ -e /dev/kvm ] && exec 9</dev/kvm
 start_ps() {
 	_n=$1
 	shift
