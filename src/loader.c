@@ -226,6 +226,20 @@ static int reuse_shared(struct loader *l, size_t i)
 	return 0;
 }
 
+/* Attach a loaded program and keep its link (the caller holds mu or is alone). 0 or -errno. */
+static int attach(struct loader *l, struct bpf_program *p)
+{
+	struct bpf_link *link = bpf_program__attach(p);
+
+	if (!link)
+		return -errno;
+	l->link_prog[l->nlinks] = bpf_program__name(p);
+	l->links[l->nlinks++] = link;
+	ps_info(1, "attached %s (%s) id %u", bpf_program__name(p), bpf_program__section_name(p),
+		prog_id(p));
+	return 0;
+}
+
 static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const struct ps_choice *c,
 		    int n, char *what, int what_len)
 {
@@ -269,8 +283,6 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 		goto fail;
 	l->loaded[i] = true;
 	bpf_object__for_each_program (p, obj) {
-		struct bpf_link *link;
-
 		if (!bpf_program__autoload(p))
 			continue;
 		if (l->nlinks + l->nheld >= MAX_LINKS) {
@@ -284,16 +296,11 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 				bpf_program__section_name(p));
 			continue;
 		}
-		link = bpf_program__attach(p);
-		if (!link) {
-			err = -errno;
+		err = attach(l, p);
+		if (err) {
 			snprintf(what, what_len, "attaching %s", bpf_program__name(p));
 			return err;
 		}
-		l->link_prog[l->nlinks] = bpf_program__name(p);
-		l->links[l->nlinks++] = link;
-		ps_info(1, "attached %s (%s) id %u", bpf_program__name(p),
-			bpf_program__section_name(p), prog_id(p));
 	}
 	return 0;
 fail:
@@ -388,18 +395,13 @@ int loader_attach_held(struct loader *l)
 
 	pthread_mutex_lock(&l->mu);
 	for (int i = 0; i < l->nheld; i++) {
-		struct bpf_program *p = l->held[i];
-		struct bpf_link *link = bpf_program__attach(p);
+		int e = attach(l, l->held[i]);
 
-		if (!link) {
-			err = -errno;
-			ps_warn("attaching %s: %s", bpf_program__name(p), strerror(-err));
+		if (e) {
+			err = e;
+			ps_warn("attaching %s: %s", bpf_program__name(l->held[i]), strerror(-e));
 			continue;
 		}
-		l->link_prog[l->nlinks] = bpf_program__name(p);
-		l->links[l->nlinks++] = link;
-		ps_info(1, "attached %s (%s) id %u", bpf_program__name(p),
-			bpf_program__section_name(p), prog_id(p));
 		n++;
 	}
 	l->nheld = 0;
