@@ -78,6 +78,9 @@ enum ps_backing {
 #define PS_F_LONGTERM 0x02 /* FOLL_LONGTERM pin */
 #define PS_F_SYNTH    0x04 /* made in user space */
 #define PS_F_END      0x08 /* PS_EV_OBJ_SYNC: the re-statement is complete (nr = records sent) */
+/* PS_EV_OBJ_SYNC (start): everything the object held before was released first (an unregister
+ * held back for churn, reported by user space or not); the pins that follow are new. */
+#define PS_F_REPLACE 0x10
 
 enum ps_unpin_reason {
 	PS_UNPIN_UNREGISTER = 1, /* the holder asked (IORING_UNREGISTER_BUFFERS, unmap ioctl) */

@@ -170,7 +170,7 @@ static __always_inline void emit_sync(__u64 ring, __u32 nr, __u8 flags, int fd, 
  * records fewer per registration (a third of the records of a register/unregister loop).
  */
 static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool own_mm, int fd,
-				      __u8 tier, bool fresh, struct ps_churn *out)
+				      __u8 tier, bool fresh, bool replace, struct ps_churn *out)
 {
 	struct walk_ctx w = {.ring = ring, .flags = flags, .own_mm = own_mm, .tier = tier};
 	__u32 nr = ring_nr_bufs((void *)ring);
@@ -181,7 +181,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 		nr = max;
 	}
 	if (!fresh)
-		emit_sync(ring, nr, flags, fd, tier);
+		emit_sync(ring, nr, flags | (replace ? PS_F_REPLACE : 0), fd, tier);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
 		if (w.scratch)
@@ -280,6 +280,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
 	__u32 tgid = ps_tgid(), zero = 0;
 	struct ps_churn *n;
+	bool replace = false;
 	__u8 one = 1;
 
 	if (opcode == IORING_UNREGISTER_BUFFERS) {
@@ -308,16 +309,18 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	if (c && c->pending) {
 		if (churn_pair(c, ring, fresh))
 			return;
-		/* Something else follows the held-back unregister: re-state the whole table (the
-		 * unregister may or may not have been reported by user space meanwhile). */
+		/* Something else follows the held-back unregister, which user space may or may not
+		 * have reported meanwhile: re-state the whole table as replacing what the ring
+		 * held, so the release is counted once either way. */
 		fresh = false;
+		replace = true;
 	}
 	/* a look-up is much cheaper than an update that finds the entry there */
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
 	n = cfg.churn_window_ns ? c : NULL;
-	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, n);
+	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, replace, n);
 	if (!n)
 		return;
 	if (n->dead) { /* a new ring at a torn-down ring's address */
@@ -379,7 +382,7 @@ int pins_seed_close_tp(struct syscall_trace_enter *ctx)
 		return 0;
 	ring = own_uring_fd(fd);
 	if (ring)
-		sync_ring(ctx, ring, PS_F_SEED, false, fd, PS_TIER_SYSCALL, false, NULL);
+		sync_ring(ctx, ring, PS_F_SEED, false, fd, PS_TIER_SYSCALL, false, false, NULL);
 	return 0;
 }
 

@@ -223,7 +223,8 @@ static void set_holder_state(struct agg_pins *p, struct pin_ent *pin, uint64_t s
 
 /* OBJ_SYNC marks the object's pins stale; the PIN records that follow confirm them; the
  * OBJ_SYNC with PS_F_END drops what was not confirmed. A lost END record leaves the stale pins
- * until the object's next sync (the loss itself is counted). */
+ * until the object's next sync (the loss itself is counted). With PS_F_REPLACE the object's
+ * pins were all released first: they are dropped, and those that follow are new. */
 static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 {
 	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
@@ -236,7 +237,8 @@ static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 			o->syncing = false;
 		return;
 	}
-	each_pin_of(p, e->obj, e->subsys, mark_stale, 0);
+	each_pin_of(p, e->obj, e->subsys, (e->h.flags & PS_F_REPLACE) ? drop_all : mark_stale,
+		    e->h.ts_ns);
 	if (o)
 		o->syncing = true;
 }
