@@ -18,7 +18,7 @@
 struct kvm_gate;
 
 /* Called once, from the gate's thread, with the creator's pid (0: not known). */
-typedef void (*kvm_gate_open_fn)(void *ctx, pid_t opener);
+typedef void (*kvm_gate_open_fn)(void *ctx, pid_t creator);
 
 enum kvm_gate_state {
 	KVM_GATE_OPEN,	  /* attach now: KVM is in use, or the gate cannot work */

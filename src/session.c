@@ -338,7 +338,7 @@ static void detach_seed(struct run *r, const struct ps_choice *c, int n)
 	loader_detach(r->l, "pins_fn_seed_close_tp");
 }
 
-/* From the KVM gate's thread: a process is opening /dev/kvm and waits for this. */
+/* From the KVM gate's thread: KVM announced a VM of pid (0: not known), or the gate cannot wait. */
 static void kvm_opened(void *ctx, pid_t pid)
 {
 	struct run *r = ctx;
