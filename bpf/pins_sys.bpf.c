@@ -85,6 +85,40 @@ struct walk_ctx {
 	struct vma_ctx vma;
 };
 
+/*
+ * A buffer's address and length. They are adjacent on every kernel pinscope knows (ubuf, then
+ * len from 6.10 on or ubuf_end before): one read instead of two, which matters at a register and
+ * unregister loop's rate (the churn check reads the table at every registration).
+ */
+static __always_inline int buf_span(struct io_mapped_ubuf *imu, __u64 *ubuf, __u64 *len)
+{
+	struct io_mapped_ubuf___old *old = (void *)imu;
+	__u64 two[2];
+
+	if (bpf_core_field_exists(imu->len)) {
+		if (bpf_core_field_offset(imu->len) != bpf_core_field_offset(imu->ubuf) + 8) {
+			*ubuf = BPF_CORE_READ(imu, ubuf);
+			*len = BPF_CORE_READ(imu, len);
+			return 0;
+		}
+		if (bpf_core_read(two, sizeof(two), &imu->ubuf))
+			return -1;
+		*ubuf = two[0];
+		*len = (__u32)two[1];
+		return 0;
+	}
+	if (bpf_core_field_offset(old->ubuf_end) != bpf_core_field_offset(old->ubuf) + 8) {
+		*ubuf = BPF_CORE_READ(old, ubuf);
+		*len = BPF_CORE_READ(old, ubuf_end) - *ubuf;
+		return 0;
+	}
+	if (bpf_core_read(two, sizeof(two), &old->ubuf))
+		return -1;
+	*ubuf = two[0];
+	*len = two[1] - two[0];
+	return 0;
+}
+
 static long walk_cb(__u64 i, void *data)
 {
 	struct walk_ctx *w = data;
@@ -92,17 +126,15 @@ static long walk_cb(__u64 i, void *data)
 	struct ps_ev_pin *e;
 	__u64 ubuf, len;
 
-	if (!imu)
+	if (!imu || buf_span(imu, &ubuf, &len))
 		return 0;
-	ubuf = BPF_CORE_READ(imu, ubuf);
-	if (bpf_core_field_exists(imu->len))
-		len = BPF_CORE_READ(imu, len);
-	else
-		len = BPF_CORE_READ((struct io_mapped_ubuf___old *)imu, ubuf_end) - ubuf;
 	/* Sparse slots point at a dummy buffer (ubuf -1) before 6.18. */
 	if (ubuf == (__u64)-1 || len == 0 || len > (1ULL << 40))
 		return 0;
-	if (bpf_core_field_exists(imu->is_kbuf) && BPF_CORE_READ(imu, is_kbuf))
+	/* Kernel buffers (ublk) are not user pins. A dry walk only follows a fresh registration,
+	 * which has none, and skips the read: a kernel buffer it did count would only make the
+	 * fingerprints differ, so the registration is reported, never wrongly paired. */
+	if (!w->dry && bpf_core_field_exists(imu->is_kbuf) && BPF_CORE_READ(imu, is_kbuf))
 		return 0;
 	w->fp = (w->fp ^ ubuf) * 0x100000001b3ULL;
 	w->fp = (w->fp ^ len) * 0x100000001b3ULL;
@@ -253,10 +285,9 @@ static __always_inline void emit_unpin_all(__u64 ring, __u8 reason, __u8 tier)
  * it before these records). The same buffers inside the window: one pair counted, nothing
  * reported. Returns true when so.
  */
-static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fresh)
+static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fresh, __u32 nr)
 {
 	struct walk_ctx w = {.ring = ring, .dry = true};
-	__u32 nr = ring_nr_bufs((void *)ring);
 	__u32 max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
 	__u64 now;
 
@@ -273,8 +304,10 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 	return true;
 }
 
-/* A buffer operation on `ring` succeeded: report the release, or re-state the buffer table. */
-static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier)
+/* A buffer operation on `ring` succeeded: report the release, or re-state the buffer table.
+ * nr: the ring's buffer count now, as the io_uring_register tracepoint gives it (-1: read it). */
+static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier,
+					      __s64 nr)
 {
 	struct ps_churn *c = cfg.churn_window_ns ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
@@ -307,7 +340,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		return;
 	}
 	if (c && c->pending) {
-		if (churn_pair(c, ring, fresh))
+		if (churn_pair(c, ring, fresh, nr >= 0 ? nr : ring_nr_bufs((void *)ring)))
 			return;
 		/* Something else follows the held-back unregister, which user space may or may not
 		 * have reported meanwhile: re-state the whole table as replacing what the ring
@@ -347,7 +380,7 @@ int pins_uring_reg_exit_tp(struct syscall_trace_exit *ctx)
 	bpf_map_delete_elem(&pins_inflight, &tid);
 	if (ctx->ret < 0 || !call.ctx)
 		return 0;
-	uring_buf_op_done(ctx, call.ctx, call.opcode, PS_TIER_SYSCALL);
+	uring_buf_op_done(ctx, call.ctx, call.opcode, PS_TIER_SYSCALL, -1);
 	return 0;
 }
 
@@ -363,7 +396,7 @@ int BPF_PROG(pins_uring_reg_raw, void *ring, unsigned int opcode, unsigned int n
 {
 	if (ret < 0 || !is_buf_op(opcode) || !ring || !ps_want_current())
 		return 0;
-	uring_buf_op_done(ctx, (__u64)ring, opcode, PS_TIER_RAW_TP);
+	uring_buf_op_done(ctx, (__u64)ring, opcode, PS_TIER_RAW_TP, nr_bufs);
 	return 0;
 }
 
