@@ -52,11 +52,10 @@ static void print_types_text(const struct ps_kfeat *k)
 	printf("  %s\n", b);
 }
 
-/* Hooks the KVM gate holds back (src/kvm_gate.h): gmem_sys's syscall tracepoints. */
+/* Hooks the KVM gate holds back (src/kvm_gate.h; the rule: hooks_impl_waits_for_kvm). */
 static const char *held_note(const struct ps_hook *h, const struct ps_impl *im)
 {
-	if (!im || im->tier != PS_TIER_SYSCALL ||
-	    (strcmp(h->concern, "gmem") && strcmp(h->concern, "conv")))
+	if (!hooks_impl_waits_for_kvm(h, im))
 		return NULL;
 	return "attached when KVM is in use: at start if a process holds /dev/kvm or a VM, else "
 	       "when KVM creates the first VM";

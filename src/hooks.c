@@ -238,6 +238,29 @@ bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog)
 	return false;
 }
 
+bool hooks_impl_waits_for_kvm(const struct ps_hook *h, const struct ps_impl *im)
+{
+	return im && im->tier == PS_TIER_SYSCALL &&
+	       (!strcmp(h->concern, "gmem") || !strcmp(h->concern, "conv"));
+}
+
+bool hooks_prog_waits_for_kvm(const struct ps_choice *c, int n, const char *prog)
+{
+	struct match_arg m = {.prog = prog};
+	bool waits = false;
+
+	for (int i = 0; i < n; i++) {
+		const struct ps_impl *im = c[i].chosen >= 0 ? &c[i].hook->impls[c[i].chosen] : NULL;
+
+		if (!im || !each_word(im->progs, " ", match_prog, &m))
+			continue;
+		if (!hooks_impl_waits_for_kvm(c[i].hook, im))
+			return false;
+		waits = true;
+	}
+	return waits;
+}
+
 struct skip_arg {
 	const char *func;
 };

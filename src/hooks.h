@@ -68,6 +68,15 @@ int hooks_choose_first(struct ps_kfeat *k, ps_has_prog_fn has_prog, struct ps_ch
 /* Is program `prog` needed by a chosen implementation? */
 bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog);
 
+/*
+ * The KVM gate's rule (kvm_gate.h), for the loader and for probes alike: the syscall tier of the
+ * guest_memfd and conversion hooks waits until KVM is used (a syscall tracepoint puts every
+ * system call of the host on the slow path).
+ */
+bool hooks_impl_waits_for_kvm(const struct ps_hook *h, const struct ps_impl *im);
+/* Is program `prog` wanted only by chosen implementations that wait for KVM? */
+bool hooks_prog_waits_for_kvm(const struct ps_choice *c, int n, const char *prog);
+
 /* Is `func` an optional target of a chosen implementation that this kernel refused? */
 bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);
 

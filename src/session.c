@@ -352,7 +352,8 @@ static void kvm_opened(void *ctx, pid_t pid)
 		ps_info(1, "KVM: %d held-back programs attached", n);
 }
 
-/* gmem_sys's syscall programs: attached now, when KVM is first used, or never. */
+/* The programs that wait for KVM (hooks_impl_waits_for_kvm): attached now, when KVM is first
+ * used, or never. */
 static void kvm_gate_open(struct run *r)
 {
 	enum kvm_gate_state st;
@@ -432,7 +433,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();
 	kfeat_drop_btf(&k);
-	loader_hold_syscall_hooks(r.l);
+	loader_hold_kvm_hooks(r.l);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));

@@ -110,7 +110,7 @@ PY
 	rj "m=[m for m in d['gmem']['mappings'] if m['pid']==$VMM_PID]; assert len(m)==1 and m[0]['ino']==$ino and int(m[0]['addr'],16)==$addr, m"
 }
 
-@test "no VM, no syscall hooks: the six wait for KVM's first VM, then the next VM is seen whole" {
+@test "no VM, no syscall hooks: the seven gated programs wait for KVM's first VM, then the next VM is seen whole" {
 	exec {KVM_HOLD}<&-
 	KVM_HOLD=
 	[ -x "$PINSCOPE_TOOLS/pinload" ] || skip "pinload not built"
@@ -119,12 +119,14 @@ PY
 		skip "another process holds /dev/kvm or a VM: the hooks attach at start"
 	fi
 	grep -q 'pinscope: KVM: guest_memfd syscall hooks wait for KVM to create a VM' "$PS_ERR"
+	# six on syscall tracepoints, and gmem.release's process-exit program with them
 	[ "$(grep -c '^pinscope: holding gmem_.* (tracepoint/syscalls/' "$PS_ERR")" -eq 6 ]
+	grep -q '^pinscope: holding gmem_proc_exit_tp (tracepoint/sched/sched_process_exit) back until KVM is used$' "$PS_ERR"
 	! grep -q '^pinscope: attached .*(tracepoint/syscalls/' "$PS_ERR"
-	# A first VM (pinload --mem gmem makes one): KVM's uevent attaches the six
+	# A first VM (pinload --mem gmem makes one): KVM's uevent attaches the seven
 	out=$(echo exit | "$PINSCOPE_TOOLS/pinload" --mem gmem --bufs 1 --pages 1)
 	first=$(field "$(head -1 <<<"$out")" pid)
-	wait_line "$PS_ERR" 10 "^pinscope: KVM: pid $first created a VM: 6 held-back programs attached$"
+	wait_line "$PS_ERR" 10 "^pinscope: KVM: pid $first created a VM: 7 held-back programs attached$"
 	[ "$(grep -c '^pinscope: attached gmem_.* (tracepoint/syscalls/' "$PS_ERR")" -eq 6 ]
 	# The next VM is seen from its first call on
 	start_vmm --pin-pages 8 --gpa 0x180000000

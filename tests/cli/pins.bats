@@ -193,13 +193,16 @@ check_holder() {
 	start_workload pinload --bufs 2 --pages 8 --no-register
 	pid=$(field "$READY_LINE" pid)
 	start_pinscope top -b -j -i 0.25 -p "$pid"
-	# Registered and unregistered at once: the unregister is held back (a loop, maybe).
-	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
-	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	# A ring's first unregister is reported at once; one that follows its registration
+	# within the churn window, as the second here does, is held back (a loop, maybe).
+	for i in 1 2; do
+		[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
+		[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	done
 	# Each line is one interval; wait for two more after the unregister.
 	n=$(wc -l <"$PS_OUT")
 	until [ "$(wc -l <"$PS_OUT")" -ge $((n + 2)) ]; do sleep 0.05; done
 	tail -n 1 "$PS_OUT" >"$BATS_TEST_TMPDIR/last.json"
 	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
-	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 16 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 32 ]
 }
