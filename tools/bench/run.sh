@@ -17,7 +17,9 @@
 #   BENCH_IDLE_TIMEOUT [60] seconds to wait for idle before running anyway (recorded as a warning)
 #   BENCH_TOP_SECONDS [10]  how long 'pinscope top -b -i 1' is measured on the idle machine
 #   BENCH_PROG_STATS [1]    one extra run per traced mode with kernel.bpf_stats_enabled=1:
-#                           BPF run time per program (kept out of the timed runs: it costs too)
+#                           BPF run time per program and per operation (kept out of the timed
+#                           runs: it costs too). Unlike the slowdown it does not depend on the
+#                           machine's noise; it leaves out what a program's call costs around it
 #   BENCH_OUT [.output/bench]   PINSCOPE [.output/pinscope]   TOOLS [.output/tools]
 #   PINSCOPE_OTHER          another pinscope binary: adds the mode "other" (A/B of a change)
 set -euo pipefail
@@ -204,7 +206,7 @@ calibrate() {
 
 # BPF run time of each program of MODE's tracer over one run of W, with bpf_stats on.
 prog_stats() {
-	local w=$1 mode=$2 iters=$3 dir=$BENCH_OUT/runs/$1-$2-progstats ids old
+	local w=$1 mode=$2 iters=$3 dir=$BENCH_OUT/runs/$1-$2-progstats ids old ops
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	old=$(sysctl -n kernel.bpf_stats_enabled)
@@ -213,8 +215,10 @@ prog_stats() {
 	sysctl -qw kernel.bpf_stats_enabled=1
 	wl_cmd "$w" "$iters"
 	"$RUNSTAT" -o "$dir/runstat" -- "${WL_CMD[@]}" >"$dir/workload.out" 2>&1 || true
+	read -r ops _ < <(wl_parse "$w" "$dir/workload.out") || ops=0
 	for id in $ids; do bpftool prog show id "$id" -j 2>/dev/null || true; done |
-		jq -sc --arg w "$w" --arg mode "$mode" '{workload: $w, mode: $mode, programs: [.[] |
+		jq -sc --arg w "$w" --arg mode "$mode" --argjson ops "$ops" '{workload: $w, mode: $mode,
+			ops: $ops, programs: [.[] |
 			{name: (.name // "?"), type, run_cnt: (.run_cnt // 0),
 			 run_time_ns: (.run_time_ns // 0)} |
 			. + {ns_per_run: (if .run_cnt > 0 then .run_time_ns / .run_cnt else null end)}]}' \

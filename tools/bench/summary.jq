@@ -25,8 +25,15 @@ def summarise($w):
 		($pairs | map(select(.b.workload_cpu_ns > 0) | ((.run.workload_cpu_ns / .run.ops) /
 			(.b.workload_cpu_ns / .b.ops) - 1) * 100)) as $cslow |
 		($mr | map(select(.tracer != null))) as $tr |
+		# BPF run time per operation, from the bpf_stats run of this mode (not a timed run)
+		([$progs[] | select(.workload == $w and .mode == $m and (.ops // 0) > 0) |
+			(.programs | map(.run_time_ns) | add // 0) / .ops] | first // null) as $bpf |
 		{mode: $m, runs: ($mr | length), pairs: ($pairs | length),
 		 ops_per_s: ($mr | map(.ops_per_s) | median),
+		 bpf_ns_per_op: $bpf,
+		 bpf_pct_of_op: (if $bpf == null then null else ($wr | map(select(.mode == "base") |
+			.ns / .ops) | median) as $bns | if ($bns // 0) > 0 then $bpf / $bns * 100
+			else null end end),
 		 slowdown_pct: (if $m == "base" then null else $slow | median end),
 		 slowdown_pct_p25: (if $m == "base" then null else $slow | pct(0.25) end),
 		 slowdown_pct_p75: (if $m == "base" then null else $slow | pct(0.75) end),
@@ -66,6 +73,15 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 		(if $l then {target: "\($s.workload): pinscope live slowdown <= \($limit[$s.workload])%",
 			value: $l.slowdown_pct,
 			met: ($l.slowdown_pct != null and $l.slowdown_pct <= $limit[$s.workload])}
+		 else empty end),
+		(if $l and $l.bpf_pct_of_op != null then
+			{target: "\($s.workload): pinscope live BPF run time per operation (bpf_stats) <= \($limit[$s.workload])% of the untraced operation",
+			 value: $l.bpf_pct_of_op, met: ($l.bpf_pct_of_op <= $limit[$s.workload])}
+		 else empty end),
+		(if $l and $b and $l.bpf_ns_per_op != null and $b.bpf_ns_per_op != null then
+			{target: "\($s.workload): bpftrace BPF run time per operation >= 10x pinscope live's (bpf_stats; a classic tracepoint's record, filled before the program runs, is not in bpftrace's)",
+			 value: (if $l.bpf_ns_per_op > 0 then $b.bpf_ns_per_op / $l.bpf_ns_per_op else null end),
+			 met: ($l.bpf_ns_per_op == 0 or $b.bpf_ns_per_op / $l.bpf_ns_per_op >= 10)}
 		 else empty end),
 		(if $l and $b then {target: "\($s.workload): bpftrace slowdown >= 10x pinscope live's",
 			value: (if ($l.slowdown_pct // 0) > 0 then $b.slowdown_pct / $l.slowdown_pct

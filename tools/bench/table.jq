@@ -17,14 +17,15 @@ def cells:
 	 (if .mode == "base" then "-" else "\(.slowdown_pct | signed(1))% [\(.slowdown_pct_p25 |
 		signed(1))..\(.slowdown_pct_p75 | signed(1))]" end),
 	 (.cpu_slowdown_pct | if . == null then "-" else signed(1) + "%" end),
+	 (if .bpf_ns_per_op == null then "-" else "\(.bpf_ns_per_op | int) (\(.bpf_pct_of_op | fix(1))%)" end),
 	 (.events_per_s | int), (.events_per_op | fix(1)), (.extra_ns_per_event | int),
 	 (.lost // "-" | tostring), (.tracer_cpu_pct | fix(1)), "\(.rss_kb | mb)/\(.peak_rss_kb | mb)",
 	 "\(.others_cores | fix(2)) (max \(.others_cores_max | fix(2)))",
 	 "\(.pairs)/\(.runs)"];
 
-def heads: ["mode", "ops/s", "slowdown median [p25..p75]", "CPU/op", "events/s", "ev/op", "ns/event",
+def heads: ["mode", "ops/s", "slowdown median [p25..p75]", "CPU/op", "BPF ns/op", "events/s", "ev/op", "ns/event",
 	"lost", "CPU %", "RSS/peak MB", "others' load, cores", "pairs"];
-def widths: [8, 9, 27, 7, 9, 7, 8, 6, 6, 11, 20, 5];
+def widths: [8, 9, 27, 7, 13, 9, 7, 8, 6, 6, 11, 20, 5];
 
 def textrow: [., widths] | transpose |
 	map(.[0] as $c | .[1] as $w | if $w == 8 then ($c | rpad($w)) else ($c | pad($w)) end) |
@@ -41,7 +42,7 @@ if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |
 		join(", "))), \(.bpftrace) with \(.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds of \(
 		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...); slowdown = extra time per operation " +
-	"against the untraced run of the same round.\n",
+	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation.\n",
 	(.summary[] |
 		"**\(.workload)**: \(.what); one operation: \(.op).\n",
 		"| \(heads | join(" | ")) |",
