@@ -166,16 +166,22 @@ check_holder() {
 	[ "$(json_get "$PS_OUT" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
 }
 
+# pinload's 16 pages (64 KB) registered and unregistered twice. The ring's first unregister is
+# reported at once and gives it a churn entry; the second comes moments after a registration, inside
+# the churn window, and is held back (a loop, maybe).
+hold_back_unregister() {
+	local i
+	for i in 1 2; do
+		[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
+		[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	done
+}
+
 @test "a registration after the churn window follows a held-back unregister: each release and acquire counted once" {
 	start_workload pinload --bufs 2 --pages 8 --no-register
 	pid=$(field "$READY_LINE" pid)
 	start_pinscope report -d 300 -j -p "$pid" --churn-window 500ms
-	# The ring's first unregister is reported and gives it a churn entry; the second comes
-	# moments after a registration and is held back (a loop, maybe).
-	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
-	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
-	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
-	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
+	hold_back_unregister
 	# The condition under test, not a wait for readiness: the next registration comes after
 	# the window (no pair) and before user space reports the held-back unregister (2 windows).
 	sleep 0.7
@@ -193,12 +199,7 @@ check_holder() {
 	start_workload pinload --bufs 2 --pages 8 --no-register
 	pid=$(field "$READY_LINE" pid)
 	start_pinscope top -b -j -i 0.25 -p "$pid"
-	# A ring's first unregister is reported at once; one that follows its registration
-	# within the churn window, as the second here does, is held back (a loop, maybe).
-	for i in 1 2; do
-		[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 64 ]
-		[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
-	done
+	hold_back_unregister
 	# Each line is one interval; wait for two more after the unregister.
 	n=$(wc -l <"$PS_OUT")
 	until [ "$(wc -l <"$PS_OUT")" -ge $((n + 2)) ]; do sleep 0.05; done
