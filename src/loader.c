@@ -42,8 +42,7 @@ struct loader {
 	struct bpf_link *links[MAX_LINKS];
 	const char *link_prog[MAX_LINKS]; /* the program of each link */
 	int nlinks;
-	pthread_mutex_t mu; /* links: the KVM gate's thread attaches too */
-	bool hold; /* hold back the programs that wait for KVM (hooks_prog_waits_for_kvm) */
+	pthread_mutex_t mu;		     /* links: the KVM gate's thread attaches too */
 	struct bpf_program *held[MAX_LINKS]; /* loaded, not attached yet */
 	int nheld;
 	int rb_fd, drops_fd;
@@ -289,7 +288,8 @@ static int load_one(struct loader *l, size_t i, const struct ps_cfg *cfg, const 
 			snprintf(what, what_len, "too many programs");
 			return -E2BIG;
 		}
-		if (l->hold && hooks_prog_waits_for_kvm(c, n, bpf_program__name(p))) {
+		/* src/kvm_gate.h: these wait until KVM is used (loader_attach_held). */
+		if (hooks_prog_waits_for_kvm(c, n, bpf_program__name(p))) {
 			l->held[l->nheld++] = p;
 			ps_info(1, "holding %s (%s) back until KVM is used", bpf_program__name(p),
 				bpf_program__section_name(p));
@@ -376,11 +376,6 @@ void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX])
 			out[k] += vals[c];
 	}
 	free(vals);
-}
-
-void loader_hold_kvm_hooks(struct loader *l)
-{
-	l->hold = true;
 }
 
 int loader_nr_held(const struct loader *l)

@@ -32,10 +32,8 @@ int loader_map_fd(const struct loader *l, const char *name);
 /* Sum of the per-CPU drop counters. */
 void loader_drops(const struct loader *l, __u64 out[PS_DROP_MAX]);
 int loader_nr_attached(struct loader *l);
-/* Before loader_load: the programs of the hooks that wait for KVM (hooks_impl_waits_for_kvm;
- * src/kvm_gate.h says why) are loaded but not attached until loader_attach_held, which any
- * thread may call. */
-void loader_hold_kvm_hooks(struct loader *l);
+/* loader_load loads the programs of the hooks that wait for KVM (hooks_impl_waits_for_kvm;
+ * src/kvm_gate.h says why) but does not attach them: loader_attach_held does, from any thread. */
 int loader_nr_held(const struct loader *l);
 /* Returns how many were attached, or -errno when none could be. */
 int loader_attach_held(struct loader *l);

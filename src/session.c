@@ -433,7 +433,6 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();
 	kfeat_drop_btf(&k);
-	loader_hold_kvm_hooks(r.l);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
