@@ -363,15 +363,24 @@ int kfeat_try_tracepoint(struct ps_kfeat *k, const char *cat_name)
 	return remember('t', cat_name, trial_tracepoint(k, cat_name));
 }
 
-/* /proc/kallsyms, read once for every lookup until kfeat_drop_ksyms(). */
-static char *syms;
-static long len;
+/*
+ * /proc/kallsyms' text symbols, read once for every lookup until kfeat_drop_ksyms(), as (name
+ * hash, address) pairs sorted by hash: ~2 MB for 120,000 symbols where the file's text is 8 MB,
+ * and held while vmlinux BTF is (the start-up's peak). A 64-bit hash makes a wrong match between
+ * the few names looked up and the file's a 1-in-10^12 event.
+ */
+struct ksym {
+	uint64_t hash, addr;
+};
+
+static struct ksym *syms;
+static size_t nsyms;
 
 void kfeat_drop_ksyms(void)
 {
 	free(syms);
 	syms = NULL;
-	len = 0;
+	nsyms = 0;
 }
 
 void kfeat_drop_btf(struct ps_kfeat *k)
@@ -380,38 +389,82 @@ void kfeat_drop_btf(struct ps_kfeat *k)
 	k->vmlinux_btf = NULL;
 }
 
+static uint64_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Lines are "addr type name[\t[module]]"; only text (t, T) is kept. */
+static int read_ksyms(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[1024], vbuf[1 << 16];
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	setvbuf(f, vbuf, _IOFBF, sizeof(vbuf));
+	while (fgets(line, sizeof(line), f)) {
+		char *type, *name;
+		size_t n;
+
+		type = strchr(line, ' ');
+		if (!type || (type[1] != 't' && type[1] != 'T') || type[2] != ' ')
+			continue;
+		name = type + 3;
+		n = strcspn(name, "\t\n");
+		if (nsyms == cap) {
+			struct ksym *m = realloc(syms, (cap ? cap * 2 : 65536) * sizeof(*m));
+
+			if (!m) {
+				fclose(f);
+				kfeat_drop_ksyms();
+				return -ENOMEM;
+			}
+			syms = m;
+			cap = cap ? cap * 2 : 65536;
+		}
+		syms[nsyms].hash = name_hash(name, n);
+		syms[nsyms].addr = strtoull(line, NULL, 16);
+		nsyms++;
+	}
+	fclose(f);
+	qsort(syms, nsyms, sizeof(*syms), ksym_cmp);
+	return 0;
+}
+
+/* Of names defined more than once (static functions), the lowest address: the core kernel's,
+ * which kallsyms lists first, before any module's. */
 uint64_t kfeat_ksym(const char *name)
 {
-	char needle[128];
-	const char *p;
+	uint64_t h = name_hash(name, strlen(name));
+	size_t lo = 0, hi;
 
-	if (!syms) {
-		FILE *f = fopen("/proc/kallsyms", "re");
-		size_t cap = 0;
+	if (!syms && read_ksyms())
+		return 0;
+	hi = nsyms;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
 
-		if (!f)
-			return 0;
-		len = getdelim(&syms, &cap, '\0', f);
-		fclose(f);
-		if (len <= 0)
-			return 0;
+		if (syms[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	/* Lines are "addr type name[\t[module]]". */
-	snprintf(needle, sizeof(needle), " %s", name);
-	for (p = syms; (p = strstr(p, needle)); p++) {
-		const char *line = p, *end = p + strlen(needle);
-		unsigned long long addr;
-
-		if (*end != '\n' && *end != '\t' && *end != 0)
-			continue;
-		while (line > syms && line[-1] != '\n')
-			line--;
-		if (p - line < 3 || (p[-1] != 't' && p[-1] != 'T'))
-			continue;
-		addr = strtoull(line, NULL, 16);
-		return addr;
-	}
-	return 0;
+	return lo < nsyms && syms[lo].hash == h ? syms[lo].addr : 0;
 }
 
 const char *kfeat_why(int err, char *buf, int size, const char *tier)

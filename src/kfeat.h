@@ -48,8 +48,8 @@ uint32_t kfeat_foll_longterm(struct ps_kfeat *k);
 
 /* kallsyms text address of a symbol, 0 if absent or hidden (kptr_restrict). */
 uint64_t kfeat_ksym(const char *name);
-/* A live session keeps neither for hours: kallsyms (~5 MB) and vmlinux BTF (~6 MB) are dropped
- * once the programs are loaded. kfeat_ksym() reads kallsyms again if called later. */
+/* A live session keeps neither for hours: kallsyms' index (~2 MB) and vmlinux BTF (~6 MB) are
+ * dropped once the programs are loaded. kfeat_ksym() reads kallsyms again if called later. */
 void kfeat_drop_ksyms(void);
 void kfeat_drop_btf(struct ps_kfeat *k);
 
