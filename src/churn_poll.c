@@ -58,8 +58,8 @@ static void hdr(union ps_event *e, unsigned int type, size_t size, const struct 
 	memcpy(e->h.comm, c->comm, sizeof(e->h.comm));
 }
 
-static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, churn_emit_fn emit,
-		void *ctx)
+static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, uint64_t drained_ns,
+		churn_emit_fn emit, void *ctx)
 {
 	struct ps_churn c;
 	struct seen *s;
@@ -89,7 +89,7 @@ static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, c
 		s->pair_pages = c.pair_pages;
 	}
 	if (c.pending && c.unreg_ns != s->flushed_unreg_ns &&
-	    (final || (now > c.unreg_ns && now - c.unreg_ns > 2 * p->window_ns))) {
+	    (final || (c.unreg_ns < drained_ns && now - c.unreg_ns > 2 * p->window_ns))) {
 		hdr(&e, PS_EV_UNPIN, sizeof(e.unpin), &c, now);
 		e.unpin.obj = ring;
 		e.unpin.slot = PS_SLOT_ALL;
@@ -100,7 +100,8 @@ static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, c
 	}
 }
 
-void churn_poll_tick(struct churn_poll *p, bool final, churn_emit_fn emit, void *ctx)
+void churn_poll_tick(struct churn_poll *p, bool final, uint64_t drained_ns, churn_emit_fn emit,
+		     void *ctx)
 {
 	uint64_t key, *prev = NULL, now;
 	size_t n = 0;
@@ -114,7 +115,7 @@ void churn_poll_tick(struct churn_poll *p, bool final, churn_emit_fn emit, void 
 	}
 	now = now_mono_ns();
 	for (size_t i = 0; i < n; i++)
-		one(p, p->keys[i], final, now, emit, ctx);
+		one(p, p->keys[i], final, now, drained_ns, emit, ctx);
 }
 
 void churn_poll_free(struct churn_poll *p)

@@ -5,6 +5,10 @@
  * unregister pairs counted since the last tick, then the unregisters BPF has held back for more
  * than twice the window as PS_EV_UNPIN. It never writes the map entries BPF uses; it deletes
  * only those of rings torn down.
+ *
+ * A held-back unregister is reported only once the ring buffer has been emptied after it: the
+ * records of the registration it releases come before it, and a release applied ahead of them
+ * would leave their pins standing (a reader behind a backlog saw that).
  */
 #ifndef PS_CHURN_POLL_H
 #define PS_CHURN_POLL_H
@@ -20,8 +24,10 @@ typedef void (*churn_emit_fn)(void *ctx, union ps_event *e);
 
 /* NULL when the map is not loaded or window_ns is 0 (then the other calls do nothing). */
 struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns);
-/* final: the run ends, report every held-back unregister whatever its age. */
-void churn_poll_tick(struct churn_poll *p, bool final, churn_emit_fn emit, void *ctx);
+/* final: the run ends, report every held-back unregister whatever its age. drained_ns: when
+ * the last read that emptied the ring buffer began (CLOCK_MONOTONIC, as BPF's clock). */
+void churn_poll_tick(struct churn_poll *p, bool final, uint64_t drained_ns, churn_emit_fn emit,
+		     void *ctx);
 void churn_poll_free(struct churn_poll *p);
 
 #endif

@@ -50,6 +50,9 @@ struct run {
 	uint64_t malformed;
 	uint64_t break_at; /* leave the ring-buffer callback loop at this time (0: never) */
 	bool final;	   /* the last drain: a stop request does not cut it short */
+	/* When the last read that emptied the ring began: every record committed before it has
+	 * been read (churn_poll trusts no held-back unregister younger than this). */
+	uint64_t drained_ns;
 	unsigned int since_check;
 	int stop;
 	int holders_fd;
@@ -243,6 +246,19 @@ static int on_sample(void *ctx, void *data, size_t size)
 	    ((session_stop && !r->final) || now_mono_ns() >= r->break_at))
 		return -EAGAIN;
 	return 0;
+}
+
+/* Read what the ring holds, for at most budget_ns; notes whether it was emptied. */
+static int drain(struct run *r, uint64_t budget_ns)
+{
+	uint64_t t0 = now_mono_ns();
+	int err;
+
+	r->break_at = t0 + budget_ns;
+	err = ring_buffer__consume(r->rb);
+	if (err >= 0)
+		r->drained_ns = t0;
+	return err;
 }
 
 int session_preflight(struct ps_kfeat *k)
@@ -442,8 +458,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	}
 	if (sink->on_setup)
 		sink->on_setup(sink->ctx, choices, n);
-	/* Freeing kallsyms (an 8 MB mmap'd block) raised glibc's mmap threshold, so libbpf's BTF
-	 * copy came from the heap, which kept its 11 MB after load: give the pages back. */
+	/* Freeing kallsyms' index (a 2 MB mmap'd block) raises glibc's mmap threshold, so buffers
+	 * of libbpf's load below that size come from the heap and stay after it: give them back. */
 	malloc_trim(0);
 	r.holders_fd = loader_map_fd(r.l, "pins_holders");
 	rb = ring_buffer__new(loader_ringbuf_fd(r.l), on_sample, &r, NULL);
@@ -497,14 +513,16 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		if (now_mono_ns() >= end)
 			break;
 		if (now_mono_ns() >= next_tick) {
-			/* BPF wakes us only for a batch (ps_submit): read what is there first. */
-			ring_buffer__consume(rb);
+			/* BPF wakes us only for a batch (ps_submit): read what is there first, all
+			 * of it unless a storm keeps it coming for a quarter of the interval (the
+			 * deadline above has passed: it would cut this read at 256 records). */
+			drain(&r, interval / 4);
 			next_tick += interval;
 			if (next_tick < now_mono_ns())
 				next_tick = now_mono_ns() + interval;
 			/* A scan of every process costs ~10 ms per 1000: not every tick. */
 			sample_procfs(&r, ++ticks % 10 == 0);
-			churn_poll_tick(r.churn, false, emit_tlb_cb, &r);
+			churn_poll_tick(r.churn, false, r.drained_ns, emit_tlb_cb, &r);
 			tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 			pageref_poll_tick(pr, a);
 			emit_loss(&r);
@@ -516,9 +534,8 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	/* What the workload did up to the stop is in the ring (up to a wakeup's worth of records
 	 * never woke us): read it all, but do not chase a producer forever. */
 	r.final = true;
-	r.break_at = now_mono_ns() + NSEC_PER_SEC;
-	ring_buffer__consume(rb);
-	churn_poll_tick(r.churn, true, emit_tlb_cb, &r);
+	drain(&r, NSEC_PER_SEC);
+	churn_poll_tick(r.churn, true, r.drained_ns, emit_tlb_cb, &r);
 	sample_procfs(&r, true);
 	tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 	emit_loss(&r);

@@ -207,3 +207,25 @@ hold_back_unregister() {
 	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
 	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 32 ]
 }
+
+# A loop whose registrations alternate between two buffer sets is never paired: every unregister
+# is held back, then released by the next registration's re-statement, and the last by user space.
+# Records that woke no reader wait for the tick; a tick that read only part of them used to let
+# user space release the last unregister ahead of the registration records it releases, whose
+# pins then stayed: 8 pages pinned forever at the end. 500 iterations are ~1,500 records, ~210 KB:
+# fewer bytes than wake the reader (PS_WAKEUP_BYTES), more records than a tick read then (256).
+@test "a loop of alternating buffer sets: the last held-back unregister comes after the records it releases" {
+	start_workload pinload --bufs 1 --pages 8 --distinct --no-register
+	pid=$(field "$READY_LINE" pid)
+	start_pinscope top -b -j -i 0.25 -p "$pid"
+	[ "$(field "$(wl_cmd "loop 500")" ops)" -eq 500 ]
+	wait_line "$PS_OUT" 20 '"acquired_pages":4000[,}]'
+	n=$(wc -l <"$PS_OUT")
+	until [ "$(wc -l <"$PS_OUT")" -ge $((n + 2)) ]; do sleep 0.05; done
+	tail -n 1 "$PS_OUT" >"$BATS_TEST_TMPDIR/last.json"
+	# The workload's own count: 500 registrations and 500 unregisters of 8 pages.
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['acquired_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 4000 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 4000 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
+	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid)")" -eq 0 ]
+}
