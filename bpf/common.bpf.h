@@ -16,6 +16,14 @@ const volatile struct ps_cfg cfg = {};
 /* Set by user space once every chosen hook is attached: nothing counts before that. */
 volatile bool ready = false;
 
+/*
+ * Read-only typed views of kernel pointers: loads through them are plain loads the verifier
+ * guards, not bpf_probe_read_kernel calls. 6.2+; a program that calls it is loaded only where
+ * the kernel has it (libbpf 1.1 leaves a missing weak kfunc unresolved, which the verifier
+ * refuses in any program that calls it, taken or not).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 /* Each skeleton has these two; the loader makes them all share one map (bpf_map__reuse_fd). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

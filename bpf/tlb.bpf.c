@@ -524,10 +524,6 @@ static __always_inline bool is_kernel_flush(__u64 fn)
 	return fn && (fn == cfg.do_flush_tlb_all || fn == cfg.do_kernel_range_flush);
 }
 
-/* Read-only typed views of kernel pointers (inlined by the verifier; 6.2+, as the csd and
- * ipi tracepoints are). */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
 SEC("raw_tp/csd_queue_cpu")
 int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *func, void *csd)
 {

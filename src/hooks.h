@@ -15,7 +15,7 @@
 
 struct ps_kfeat;
 
-#define PS_MAX_IMPLS 5
+#define PS_MAX_IMPLS 6
 
 struct ps_impl {
 	enum ps_tier tier;

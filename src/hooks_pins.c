@@ -22,6 +22,11 @@
 	"?memfd_pin_folios,unpin_user_page,unpin_user_pages,unpin_user_pages_dirty_lock,"          \
 	"?unpin_user_page_range_dirty_lock,?unpin_user_folio,?unpin_folio,?unpin_folios"
 #define FN_SEED_PROG "pins_fn_seed_close_tp"
+/*
+ * The raw tracepoint has two programs: pins_uring_reg_cast reads the buffer table with
+ * bpf_rdonly_cast (6.2+), pins_uring_reg_raw with probe reads. Acquire and release list them
+ * alike, so both choose the same one.
+ */
 
 const struct ps_hook ps_hooks_pins[] = {
 	{
@@ -40,6 +45,8 @@ const struct ps_hook ps_hooks_pins[] = {
 				 "pins_pin_unlocked_kretprobe "
 				 "pins_memfd_pin_kprobe pins_memfd_pin_kretprobe",
 				 NULL},
+				{PS_TIER_RAW_TP, "io_uring/io_uring_register",
+				 "pins_uring_reg_cast", "bpf_rdonly_cast"},
 				{PS_TIER_RAW_TP, "io_uring/io_uring_register", "pins_uring_reg_raw",
 				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
@@ -63,6 +70,8 @@ const struct ps_hook ps_hooks_pins[] = {
 				 "pins_unpin_range_kprobe pins_unpin_folio_npages_kprobe "
 				 "pins_unpin_folio_kprobe pins_unpin_folios_kprobe " FN_SEED_PROG,
 				 NULL},
+				{PS_TIER_RAW_TP, "io_uring/io_uring_register",
+				 "pins_uring_reg_cast", "bpf_rdonly_cast"},
 				{PS_TIER_RAW_TP, "io_uring/io_uring_register", "pins_uring_reg_raw",
 				 NULL},
 				{PS_TIER_SYSCALL, URING_REG_TPS, URING_REG_PROGS, NULL},
