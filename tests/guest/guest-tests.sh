@@ -19,6 +19,7 @@ pinscope_probes
 pinload_vmpin
 pins_fentry
 pins_kprobe
+pins_raw_tp
 pins_syscall
 tlb_report
 "
@@ -194,13 +195,22 @@ pins_at_tier() {
 	assert_gt "nr_foll_pin_acquired delta >= pinned pages" "$acq" $((pages - 1))
 	e=$(json_objs "$W/r1.json" '"kprobe":[0-9]')
 	assert_gt "events at the $tier tier" "$(json_val "$e" "$tier")" 0
-	if [ "$tier" = syscall ]; then
+	if [ "$tier" = raw_tp ]; then
+		# the program that reads the buffer table with bpf_rdonly_cast, where the kernel has it
+		prog=pins_uring_reg_raw
+		grep -q ' bpf_rdonly_cast$' /proc/kallsyms && prog=pins_uring_reg_cast
+		grep -q "attached $prog (raw_tp/io_uring_register)" "$W/r1.out" ||
+			fail "r1: $prog is not attached"
+		echo "# $PSTEST_NAME: raw tracepoint program $prog"
+		assert_eq "events at the syscall tier" "$(json_val "$e" syscall)" 0
+	fi
+	if [ "$tier" = syscall ] || [ "$tier" = raw_tp ]; then
 		# one implementation per hook: nothing from the function tier
 		assert_eq "fentry events" "$(json_val "$e" fentry)" 0
 		assert_eq "kprobe events" "$(json_val "$e" kprobe)" 0
 	fi
 	g=$(json_objs "$W/r1.json" "^\\{\"pid\":$gpid,.*\"subsystem\"")
-	if [ "$tier" = syscall ]; then
+	if [ "$tier" = syscall ] || [ "$tier" = raw_tp ]; then
 		# this tier sees io_uring buffers only: short-term pins are its blind spot
 		[ -z "$g" ] || fail "the syscall tier reports short-term pins: $g"
 	else
@@ -234,12 +244,46 @@ pins_at_tier() {
 		"$(json_val "$(json_objs "$W/r2.json" '"kprobe":[0-9]')" "$tier")" 0
 	assert_eq "unmatched releases" \
 		"$(json_val "$(json_objs "$W/r2.json" unmatched_releases)" unmatched_releases)" 0
+	case $tier in raw_tp | syscall) churn_at_tier ;; esac
 	send pl exit
 	stop_bg pl
 }
 
+# The churn check of the io_uring tiers, against pinload's own counts: a register/unregister loop
+# of the same buffers is counted in BPF as pairs (the buffer table read and fingerprinted at
+# every registration); a loop alternating between two buffer sets is never paired. Every page
+# acquired is released either way.
+churn_at_tier() {
+	start_report r3
+	send pl "loop 400"
+	wait_for_line pl '^loop '
+	per=$(field "$LINE" pages_per_op)
+	end_report r3
+	h=$(json_objs "$W/r3.json" "^\\{\"pid\":$pid,.*\"subsystem\":\"io_uring\"")
+	assert_eq "loop acquired_pages" "$(json_val "$h" acquired_pages)" $((400 * per))
+	assert_eq "loop released_pages" "$(json_val "$h" released_pages)" $((400 * per))
+	assert_eq "loop pinned_pages" "$(json_val "$h" pinned_pages)" 0
+	assert_gt "loop churn_pairs" "$(json_val "$h" churn_pairs)" 199
+
+	run_bg pd pinload --no-register --bufs 2 --pages 8 --distinct
+	wait_for_line pd '^ready '
+	dpid=$(field "$LINE" pid)
+	start_report r4
+	send pd "loop 400"
+	wait_for_line pd '^loop '
+	end_report r4
+	h=$(json_objs "$W/r4.json" "^\\{\"pid\":$dpid,.*\"subsystem\":\"io_uring\"")
+	assert_eq "alternating loop acquired_pages" "$(json_val "$h" acquired_pages)" 6400
+	assert_eq "alternating loop released_pages" "$(json_val "$h" released_pages)" 6400
+	assert_eq "alternating loop pinned_pages" "$(json_val "$h" pinned_pages)" 0
+	assert_eq "alternating loop churn_pairs" "$(json_val "$h" churn_pairs)" 0
+	send pd exit
+	stop_bg pd
+}
+
 t_pins_fentry() { pins_at_tier fentry; }
 t_pins_kprobe() { pins_at_tier kprobe; }
+t_pins_raw_tp() { pins_at_tier raw_tp; }
 t_pins_syscall() { pins_at_tier syscall; }
 
 # The TLB programs load on this kernel and count tlbload's shootdowns against the TLB row of
