@@ -81,6 +81,9 @@ enum ps_backing {
 /* PS_EV_OBJ_SYNC (start): everything the object held before was released first (an unregister
  * held back for churn, reported by user space or not); the pins that follow are new. */
 #define PS_F_REPLACE 0x10
+/* PS_EV_PIN: the user stack is the one of the object's previous PIN record (the same system call
+ * walking a table of buffers); the record ends where ustack begins (PS_EV_PIN_NOSTACK). */
+#define PS_F_USTACK_PREV 0x20
 
 enum ps_unpin_reason {
 	PS_UNPIN_UNREGISTER = 1, /* the holder asked (IORING_UNREGISTER_BUFFERS, unmap ioctl) */
@@ -135,6 +138,9 @@ struct ps_ev_pin {
  * that have none send 256 bytes with the ring's header instead of 384. Readers take the
  * missing part as zeros. */
 #define PS_EV_PIN_NOKSTACK offsetof(struct ps_ev_pin, kstack)
+/* With PS_F_USTACK_PREV it may end where ustack begins: 112 bytes instead of 248, for the second
+ * and later buffers of a registration (the pin storm's records). */
+#define PS_EV_PIN_NOSTACK offsetof(struct ps_ev_pin, ustack)
 
 struct ps_ev_unpin {
 	struct ps_ev_hdr h;

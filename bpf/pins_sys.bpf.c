@@ -119,6 +119,35 @@ static __always_inline int buf_span(struct io_mapped_ubuf *imu, __u64 *ubuf, __u
 	return 0;
 }
 
+/* A buffer's PIN record up to its user stack (all of a PS_EV_PIN_NOSTACK record). */
+static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
+				     struct io_mapped_ubuf *imu, __u64 i, __u64 ubuf, __u64 len)
+{
+	e->h.flags = w->flags | PS_F_LONGTERM;
+	e->obj = w->ring;
+	e->slot = i;
+	e->subsys = PS_SUB_IO_URING;
+	e->backing = PS_BACK_UNKNOWN;
+	e->uaddr = ubuf;
+	e->len = len;
+	e->pages = ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	e->acct_pages = BPF_CORE_READ(imu, acct_pages);
+	e->ino = 0;
+	e->dev = 0;
+	e->pad0 = 0;
+	e->pad1 = 0;
+	e->nr_ustack = 0;
+	if (w->own_mm) {
+		struct vma_ctx *v = &w->vma;
+
+		if (ubuf < v->start || ubuf >= v->end)
+			vma_lookup(ubuf, v);
+		e->backing = v->backing;
+		e->ino = v->ino;
+		e->dev = v->dev;
+	}
+}
+
 static long walk_cb(__u64 i, void *data)
 {
 	struct walk_ctx *w = data;
@@ -142,38 +171,27 @@ static long walk_cb(__u64 i, void *data)
 	if (w->dry)
 		return 0;
 
+	/* The first record of a walk carries the syscall's user stack; the rest say "the same". */
+	if (w->own_mm && w->scratch && w->sent) {
+		e = ps_reserve_size(PS_EV_PIN, struct ps_ev_pin, w->tier, PS_EV_PIN_NOSTACK);
+		if (!e)
+			return 0;
+		pin_fill(e, w, imu, i, ubuf, len);
+		e->h.flags |= PS_F_USTACK_PREV;
+		ps_submit(e);
+		w->sent++;
+		return 0;
+	}
 	e = ps_reserve_size(PS_EV_PIN, struct ps_ev_pin, w->tier, PS_EV_PIN_NOKSTACK);
 	if (!e)
 		return 0;
-	e->h.flags = w->flags | PS_F_LONGTERM;
-	e->obj = w->ring;
-	e->slot = i;
-	e->subsys = PS_SUB_IO_URING;
-	e->backing = PS_BACK_UNKNOWN;
-	e->uaddr = ubuf;
-	e->len = len;
-	e->pages = ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
-	e->acct_pages = BPF_CORE_READ(imu, acct_pages);
-	e->ino = 0;
-	e->dev = 0;
-	e->pad0 = 0;
-	e->pad1 = 0;
-	e->nr_ustack = 0;
+	pin_fill(e, w, imu, i, ubuf, len);
 	e->nr_kstack = 0;
 	__builtin_memset(e->pad2, 0, sizeof(e->pad2));
 	__builtin_memset(e->ustack, 0, sizeof(e->ustack));
-	if (w->own_mm) {
-		struct vma_ctx *v = &w->vma;
-
-		if (ubuf < v->start || ubuf >= v->end)
-			vma_lookup(ubuf, v);
-		e->backing = v->backing;
-		e->ino = v->ino;
-		e->dev = v->dev;
-		if (w->scratch) {
-			e->nr_ustack = w->nr_ustack;
-			__builtin_memcpy(e->ustack, w->scratch->ustack, sizeof(e->ustack));
-		}
+	if (w->own_mm && w->scratch) {
+		e->nr_ustack = w->nr_ustack;
+		__builtin_memcpy(e->ustack, w->scratch->ustack, sizeof(e->ustack));
 	}
 	ps_submit(e);
 	w->sent++;

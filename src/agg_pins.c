@@ -246,7 +246,17 @@ static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
 {
 	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
+	struct ps_ev_pin with_stack;
 
+	if (o && (e->h.flags & PS_F_USTACK_PREV)) {
+		with_stack = *e;
+		with_stack.nr_ustack = o->nr_ustack;
+		memcpy(with_stack.ustack, o->ustack, sizeof(with_stack.ustack));
+		e = &with_stack;
+	} else if (o) {
+		o->nr_ustack = e->nr_ustack;
+		memcpy(o->ustack, e->ustack, sizeof(o->ustack));
+	}
 	pin_add(p, e);
 	if (!o)
 		return;

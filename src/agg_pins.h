@@ -64,7 +64,10 @@ struct obj_ent {
 	uint32_t nslots; /* 1 + the highest slot a pin of this object ever had */
 	bool syncing;	 /* between an OBJ_SYNC and its PS_F_END */
 	bool complete;	 /* every pin of the object was inserted while it had this entry */
+	uint8_t nr_ustack;
 	uint64_t teardown_ns;
+	/* The user stack of its last PIN record that had one: PS_F_USTACK_PREV records take it. */
+	uint64_t ustack[PS_MAX_STACK];
 };
 
 struct proc_ent {

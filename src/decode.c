@@ -6,10 +6,11 @@
 
 static const struct {
 	const char *name;
-	size_t size; /* the least a record of the type may be */
-	size_t max;  /* what this version knows of it, when more than size */
+	size_t size;	 /* the least a record of the type may be */
+	size_t max;	 /* what this version knows of it, when more than size */
+	size_t in_place; /* a shorter size event_in_place() allows, or 0 */
 } types[PS_EV_TYPE_MAX] = {
-	[PS_EV_PIN] = {"pin", PS_EV_PIN_NOKSTACK, sizeof(struct ps_ev_pin)},
+	[PS_EV_PIN] = {"pin", PS_EV_PIN_NOSTACK, sizeof(struct ps_ev_pin), PS_EV_PIN_NOKSTACK},
 	[PS_EV_UNPIN] = {"unpin", sizeof(struct ps_ev_unpin)},
 	[PS_EV_OBJ_SYNC] = {"obj_sync", sizeof(struct ps_ev_obj)},
 	[PS_EV_PROC_EXIT] = {"proc_exit", sizeof(struct ps_ev_hdr)},
@@ -48,6 +49,12 @@ size_t event_max_size(unsigned int type)
 	if (type >= PS_EV_TYPE_MAX)
 		return 0;
 	return types[type].max > types[type].size ? types[type].max : types[type].size;
+}
+
+bool event_in_place(unsigned int type, size_t size)
+{
+	return type < PS_EV_TYPE_MAX && size &&
+	       (size == event_max_size(type) || size == types[type].in_place);
 }
 
 const char *event_type_name(unsigned int type)

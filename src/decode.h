@@ -3,6 +3,7 @@
 #ifndef PS_DECODE_H
 #define PS_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "events.h"
@@ -31,6 +32,11 @@ int decode_event(const void *data, size_t size, union ps_event *out);
 size_t event_min_size(unsigned int type);
 /* The largest record of the type this version reads (more is cut off). */
 size_t event_max_size(unsigned int type);
+/* May a record of this type and size be read where it lies, without decode_event's copy? Its
+ * largest size, or a shorter one whose missing part no reader looks at (a PIN record without a
+ * kernel stack: nr_kstack, inside it, is 0). A PIN without its user stack is not: the pin
+ * aggregate copies the whole record to give it the stack of the one before. */
+bool event_in_place(unsigned int type, size_t size);
 const char *event_type_name(unsigned int type);
 /* The stable key of a loss reason (enum ps_drop_reason): "ringbuf_full", ... */
 const char *drop_name(unsigned int reason);

@@ -225,8 +225,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 
 	/* A record that decode_event would copy unchanged (its exact size, comm terminated, not
 	 * a seed record to rewrite) is used where it lies: no 512-byte clear and copy per event. */
-	if (size >= sizeof(*h) && h->size == size &&
-	    (size == event_min_size(h->type) || size == event_max_size(h->type)) &&
+	if (size >= sizeof(*h) && h->size == size && event_in_place(h->type, size) &&
 	    h->tier < PS_TIER_MAX && !h->comm[PS_COMM_LEN - 1] && !(h->flags & PS_F_SEED)) {
 		e = data;
 	} else {

@@ -236,10 +236,23 @@ UNIT_TEST(decode_pin_without_kernel_stack)
 	CHECK_EQ(out.pin.nr_kstack, 0);
 	CHECK_EQ(out.pin.kstack[0], 0);
 	CHECK_EQ(out.pin.kstack[PS_MAX_STACK - 1], 0);
-	/* shorter than the short form: refused */
-	e.h.size = PS_EV_PIN_NOKSTACK - 8;
+	/* without a user stack either (PS_F_USTACK_PREV): zeros from there on */
+	e.h.size = PS_EV_PIN_NOSTACK;
+	memcpy(raw, &e, PS_EV_PIN_NOSTACK);
+	CHECK(decode_event(raw, PS_EV_PIN_NOSTACK, &out) == 0);
+	CHECK_EQ(out.pin.dev, e.pin.dev);
+	CHECK_EQ(out.pin.ustack[0], 0);
+	CHECK_EQ(out.pin.ustack[PS_MAX_STACK - 1], 0);
+	/* read in place only where nothing past the record is read */
+	CHECK(event_in_place(PS_EV_PIN, sizeof(struct ps_ev_pin)));
+	CHECK(event_in_place(PS_EV_PIN, PS_EV_PIN_NOKSTACK));
+	CHECK(!event_in_place(PS_EV_PIN, PS_EV_PIN_NOSTACK));
+	CHECK(event_in_place(PS_EV_UNPIN, sizeof(struct ps_ev_unpin)));
+	CHECK(!event_in_place(PS_EV_TYPE_MAX, 0));
+	/* shorter than the shortest form: refused */
+	e.h.size = PS_EV_PIN_NOSTACK - 8;
 	memcpy(raw, &e, sizeof(e.h));
-	CHECK(decode_event(raw, PS_EV_PIN_NOKSTACK - 8, &out) != 0);
+	CHECK(decode_event(raw, PS_EV_PIN_NOSTACK - 8, &out) != 0);
 	/* the full form keeps its kernel stack; a longer one (a newer ABI) is cut to it */
 	e = pin(1, 2, 3, 4, 0);
 	e.pin.nr_kstack = 1;
@@ -249,6 +262,54 @@ UNIT_TEST(decode_pin_without_kernel_stack)
 	CHECK(decode_event(raw, sizeof(raw), &out) == 0);
 	CHECK_EQ(out.h.size, sizeof(struct ps_ev_pin));
 	CHECK_EQ(out.pin.kstack[0], 0xffffffff81000000ULL);
+}
+
+/*
+ * A registration of three buffers as the io_uring tiers send it: the first PIN record carries
+ * the system call's user stack, the others PS_F_USTACK_PREV and no stack. One holder (pid and
+ * stack), with that stack; a later registration of another stack on the same ring is another.
+ */
+UNIT_TEST(agg_pins_stack_of_previous_record)
+{
+	struct agg a;
+	struct holder_ent *h;
+	union ps_event e;
+	size_t it = 0;
+	int n = 0;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	e = pin(42, 0xabc, 0, 16, 0);
+	e.pin.nr_ustack = 2;
+	e.pin.ustack[0] = 0x401000;
+	e.pin.ustack[1] = 0x402000;
+	apply(&a, e);
+	for (int i = 1; i < 3; i++) {
+		e = pin(42, 0xabc, i, 16, PS_F_USTACK_PREV);
+		e.h.size = PS_EV_PIN_NOSTACK;
+		apply(&a, e);
+	}
+	h = only_holder(&a);
+	CHECK(h != NULL);
+	CHECK_EQ(a.pins.holders.count, 1);
+	CHECK_EQ(h->pins, 3);
+	CHECK_EQ(h->nr_ustack, 2);
+	CHECK_EQ(h->ustack[1], 0x402000);
+	apply(&a, unpin_all(0xabc, PS_UNPIN_UNREGISTER));
+	e = pin(42, 0xabc, 0, 16, 0);
+	e.pin.nr_ustack = 1;
+	e.pin.ustack[0] = 0x403000;
+	apply(&a, e);
+	e = pin(42, 0xabc, 1, 16, PS_F_USTACK_PREV);
+	apply(&a, e);
+	while ((h = htab_next(&a.pins.holders, &it))) {
+		n++;
+		if (h->ustack[0] == 0x403000)
+			CHECK_EQ(h->pins, 2);
+		else
+			CHECK_EQ(h->pins, 0);
+	}
+	CHECK_EQ(n, 2);
+	agg_free(&a);
 }
 
 static union ps_event churn(uint32_t tgid, uint64_t obj, uint64_t pairs, uint64_t pages)
