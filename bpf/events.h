@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 1
+#define PS_ABI_VERSION 2
 #define PS_COMM_LEN    16
 #define PS_MAX_STACK   16
 #define PS_SLOT_ALL    0xffffffffu

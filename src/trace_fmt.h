@@ -23,7 +23,7 @@
 
 #define TRACE_MAGIC	     "\x89PSTRACE"
 #define TRACE_MAGIC_LEN	     8
-#define TRACE_FORMAT_VERSION 1
+#define TRACE_FORMAT_VERSION 2		 /* 2: PIN records may leave out the user stack */
 #define TRACE_BLK_MAGIC	     0x4b425350u /* "PSBK" */
 
 /* Bounds a reader enforces on anything it is about to allocate. */
