@@ -9,6 +9,7 @@
 #include "trace_read.h"
 #include "trace_write.h"
 #include "util.h"
+#include "zblock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ struct fblock {
 struct flight {
 	struct flight_opts o;
 	struct trace_meta meta;
-	struct trace_zip zip;
+	struct zblock zip;
 
 	struct tbuf cur; /* raw records not yet sealed */
 	uint32_t cur_nr;
@@ -89,7 +90,7 @@ void flight_free(struct flight *f)
 		block_free(b);
 	}
 	tbuf_free(&f->cur);
-	trace_zip_free(&f->zip);
+	zblock_free(&f->zip);
 	agg_free(&f->base);
 	symtab_free(f->syms);
 	symbolizer_free(f->sz);
@@ -148,8 +149,7 @@ static void seal(struct flight *f)
 	if (!f->cur.len)
 		return;
 	b = calloc(1, sizeof(*b));
-	if (!b ||
-	    trace_block_encode(&f->zip, &b->frame, TRACE_BLK_EVENTS, 0, f->cur.data, f->cur.len)) {
+	if (!b || zblock_encode(&f->zip, &b->frame, TRACE_BLK_EVENTS, 0, f->cur.data, f->cur.len)) {
 		/* Out of memory: the batch goes to the base state rather than nowhere. */
 		struct trace_read_cb cb = {.on_event = to_base, .ctx = f};
 		struct trace_damage d = {};
@@ -157,7 +157,7 @@ static void seal(struct flight *f)
 
 		if (b)
 			block_free(b);
-		if (!trace_block_encode(NULL, &tmp, TRACE_BLK_EVENTS, 0, f->cur.data, f->cur.len))
+		if (!trace_block_store(&tmp, TRACE_BLK_EVENTS, 0, f->cur.data, f->cur.len))
 			trace_read_blocks(tmp.data, tmp.len, &cb, &d);
 		tbuf_free(&tmp);
 		goto reset;

@@ -73,20 +73,13 @@ uint32_t trace_blk_crc(const struct trace_blk *b, const void *payload);
 
 struct tbuf;
 
-/* A reusable deflate stream (one per writer: its tables are allocated once). */
-struct trace_zip {
-	z_stream zs;
-	int level;
-	bool ready;
-};
-
-void trace_zip_free(struct trace_zip *z);
 /*
- * Append one framed block to `out`: the payload is deflated when z is given. Returns 0, or
- * -ENOMEM / -EIO (zlib failed) / -E2BIG (raw payload over TRACE_MAX_BLOCK_RAW).
+ * Append one framed block to `out` with the payload stored as it is (the footer, the empty
+ * block). Deflated blocks are zblock_encode's (zblock.h). Returns 0, or -ENOMEM / -E2BIG (raw
+ * payload over TRACE_MAX_BLOCK_RAW).
  */
-int trace_block_encode(struct trace_zip *z, struct tbuf *out, unsigned int type, uint32_t seq,
-		       const void *raw, size_t raw_len);
+int trace_block_store(struct tbuf *out, unsigned int type, uint32_t seq, const void *raw,
+		      size_t raw_len);
 /* Give an encoded block (frame + payload, contiguous) a new sequence number. */
 void trace_block_reseq(void *frame, uint32_t seq);
 

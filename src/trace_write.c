@@ -577,7 +577,7 @@ int trace_writer_close(struct trace_writer *w, const char *stop, struct trace_wr
 	}
 	len = footer_text(w, stop, text, sizeof(text));
 	w->out.len = 0;
-	err = trace_block_encode(NULL, &w->out, TRACE_BLK_FOOTER, w->seq, text, len);
+	err = trace_block_store(&w->out, TRACE_BLK_FOOTER, w->seq, text, len);
 	if (!err && !atomic_load(&w->err)) {
 		err = write_all(w->fd, w->out.data, w->out.len);
 		if (!err) {

@@ -52,7 +52,7 @@ int trace_writer_flush(struct trace_writer *w);
 int trace_writer_block(struct trace_writer *w, unsigned int type, const void *raw, size_t len,
 		       uint32_t nr_items);
 /*
- * Writes a block encoded elsewhere (trace_block_encode; the flight recorder's ring) after the
+ * Writes a block encoded elsewhere (zblock_encode; the flight recorder's ring) after the
  * events so far, renumbering it. Synchronous writers only (-EINVAL otherwise). nr events of the
  * types counted in by_type (may be NULL), spanning first_ts..last_ts.
  */

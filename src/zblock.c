@@ -137,8 +137,8 @@ int zblock_encode(struct zblock *z, struct tbuf *out, unsigned int type, uint32_
 	unsigned int hdr;
 	int err;
 
-	if (!raw_len) /* stored as is, as trace_block_encode does */
-		return trace_block_encode(NULL, out, type, seq, raw, raw_len);
+	if (!raw_len)
+		return trace_block_store(out, type, seq, raw, raw_len);
 	if (raw_len > TRACE_MAX_BLOCK_RAW)
 		return -E2BIG;
 	room = compressBound(raw_len) + 6;

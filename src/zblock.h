@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * trace_block_encode() for the recording writer, cheaper: the payload is deflated raw and
- * wrapped in the zlib header and Adler-32 trailer here, with an Adler-32 that uses SIMD where
- * the CPU has it (zlib's own took a fifth of the writer's time). The bytes are those zlib
- * writes at the same level: readers see no difference.
+ * The deflated blocks of recordings and of the flight recorder's ring: the payload is deflated
+ * raw and wrapped in the zlib header and Adler-32 trailer here, with an Adler-32 that uses SIMD
+ * where the CPU has it (zlib's own took a fifth of the writer's time). The bytes are those
+ * zlib's compress2() writes at the same level: any zlib reader inflates them.
  */
 #ifndef PS_ZBLOCK_H
 #define PS_ZBLOCK_H
@@ -21,8 +21,8 @@ struct zblock {
 	bool ready;
 };
 
-/* Append one framed block (struct trace_blk, then the payload) to out. 0 or -ENOMEM, -EIO,
- * -E2BIG as trace_block_encode. */
+/* Append one framed block (struct trace_blk, then the payload) to out: 0, or -ENOMEM, -EIO
+ * (zlib failed), -E2BIG (raw payload over TRACE_MAX_BLOCK_RAW). An empty payload is stored. */
 int zblock_encode(struct zblock *z, struct tbuf *out, unsigned int type, uint32_t seq,
 		  const void *raw, size_t raw_len);
 void zblock_free(struct zblock *z);

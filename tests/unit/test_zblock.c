@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The writer's block encoder: its Adler-32 is zlib's, and its blocks are byte for byte those of
- * trace_block_encode (zlib's own wrapper) at the same level, for every size that matters. */
+/* The block encoder: its Adler-32 is zlib's, and its payloads are byte for byte what zlib's own
+ * compress2() writes at the same level, for every size that matters. */
 #include "unit.h"
 #include "tbuf.h"
 #include "trace_fmt.h"
 #include "zblock.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -45,22 +46,55 @@ UNIT_TEST(zblock_encode_is_zlibs_block)
 
 	for (int level = 1; level <= 9; level += 1) {
 		struct zblock zb = {.level = level};
-		struct trace_zip tz = {.level = level};
 
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			unsigned char *p = sample(sizes[i] ? sizes[i] : 1, (unsigned int)i);
-			struct tbuf a = {0}, b = {0};
+			uLongf zlen = compressBound(sizes[i]);
+			unsigned char *z = malloc(zlen);
+			struct tbuf a = {0};
+			struct trace_blk b;
 
-			CHECK(p);
+			CHECK(p && z);
 			CHECK_EQ(zblock_encode(&zb, &a, TRACE_BLK_EVENTS, 7, p, sizes[i]), 0);
-			CHECK_EQ(trace_block_encode(&tz, &b, TRACE_BLK_EVENTS, 7, p, sizes[i]), 0);
-			CHECK_EQ(a.len, b.len);
-			CHECK(!memcmp(a.data, b.data, a.len));
+			memcpy(&b, a.data, sizeof(b));
+			CHECK_EQ(b.seq, 7);
+			CHECK_EQ(b.raw_len, sizes[i]);
+			CHECK_EQ(b.crc, trace_blk_crc(&b, a.data + sizeof(b)));
+			if (!sizes[i]) { /* stored */
+				CHECK_EQ(b.flags, 0);
+				CHECK_EQ(b.len, 0);
+			} else {
+				CHECK_EQ(compress2(z, &zlen, p, sizes[i], level), Z_OK);
+				CHECK_EQ(b.flags, TRACE_BLK_F_ZLIB);
+				CHECK_EQ(b.len, zlen);
+				CHECK(!memcmp(a.data + sizeof(b), z, zlen));
+			}
+			CHECK_EQ(a.len, sizeof(b) + b.len);
 			tbuf_free(&a);
-			tbuf_free(&b);
+			free(z);
 			free(p);
 		}
 		zblock_free(&zb);
-		trace_zip_free(&tz);
 	}
+}
+
+/* Stored blocks (the footer): the payload as it is, framed and checked. */
+UNIT_TEST(trace_block_store_frames_the_payload)
+{
+	struct tbuf a = {0};
+	struct trace_blk b;
+
+	CHECK_EQ(trace_block_store(&a, TRACE_BLK_FOOTER, 3, "k=v\n", 4), 0);
+	CHECK_EQ(a.len, sizeof(b) + 4);
+	memcpy(&b, a.data, sizeof(b));
+	CHECK_EQ(b.magic, TRACE_BLK_MAGIC);
+	CHECK_EQ(b.type, TRACE_BLK_FOOTER);
+	CHECK_EQ(b.seq, 3);
+	CHECK_EQ(b.len, 4);
+	CHECK_EQ(b.raw_len, 4);
+	CHECK_EQ(b.flags, 0);
+	CHECK_EQ(b.crc, trace_blk_crc(&b, a.data + sizeof(b)));
+	CHECK(!memcmp(a.data + sizeof(b), "k=v\n", 4));
+	CHECK_EQ(trace_block_store(&a, TRACE_BLK_FOOTER, 4, "", TRACE_MAX_BLOCK_RAW + 1), -E2BIG);
+	tbuf_free(&a);
 }
