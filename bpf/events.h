@@ -165,25 +165,27 @@ struct ps_ev_obj {
  * Churn: a holder that unregisters its io_uring buffers and registers the same ones again at
  * once (a register/unregister loop) would cost a record per operation. BPF keeps one
  * struct ps_churn per ring that unregistered once instead: an unregister is held back (pending) for
- * cfg.churn_window_ns; a registration of the same buffers (same fingerprint of addresses and
+ * cfg.churn_window; a registration of the same buffers (same fingerprint of addresses and
  * lengths) inside that window cancels it and is counted, not reported. Every tick user space
  * emits PS_EV_CHURN with the pairs counted so far, and the held-back unregister as a
- * PS_EV_UNPIN once it is older than twice the window (BPF no longer pairs it then). So
- * acquired and released pages stay exact at every tick; a ring unregistered for good shows its
- * pins until that tick.
+ * PS_EV_UNPIN once it has seen it pending for more than twice the window (BPF no longer pairs
+ * it then). So acquired and released pages stay exact at every tick; a ring unregistered for
+ * good shows its pins until then (one or two ticks).
  */
 struct ps_churn {
 	__u64 fp;	  /* fingerprint of the ring's buffers (addresses, lengths) */
 	__u64 pages;	  /* their pages */
 	__u64 pairs;	  /* unregister+register pairs counted (cumulative) */
 	__u64 pair_pages; /* pages acquired (= released) by them (cumulative) */
-	__u64 reg_ns;	  /* last registration */
-	__u64 unreg_ns;	  /* the pending unregister */
+	__u64 reg_t;	  /* last registration, churn clock (cfg.churn_hz) */
+	__u64 unreg_t;	  /* the pending unregister, churn clock */
 	__u64 cgroup_id;
 	__u32 tgid;
 	__u8 pending; /* an unregister held back: not reported yet */
 	__u8 dead;    /* the ring was torn down: user space reads the last counts, then deletes */
 	__u8 pad0[2];
+	__u32 holds; /* unregisters held back so far: which one is pending */
+	__u32 pad1;
 	char comm[PS_COMM_LEN]; /* of the registering thread */
 };
 
@@ -350,8 +352,10 @@ struct ps_cfg {
 	__u64 kvm_dev_ioctl;	     /* kallsyms: kvm_dev_ioctl, names /dev/kvm */
 	__u64 kvm_gmem_release;	     /* kallsyms: names a guest_memfd, mmap-able or not (6.8+) */
 	__u32 no_cgroup;	     /* kernel without CONFIG_CGROUPS: no cgroup-id helper */
-	__u32 pad2;
-	__u64 churn_window_ns; /* struct ps_churn; 0: report every operation */
+	/* The churn clock (struct ps_churn): jiffies at this HZ, or with 0 bpf_ktime_get_ns(),
+	 * which costs ~25 ns a call in a VM (kvm-clock/TSC) where jiffies is a load. */
+	__u32 churn_hz;
+	__u64 churn_window; /* in churn clock units (ceil); 0: report every operation */
 };
 
 /*

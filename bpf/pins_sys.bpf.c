@@ -55,7 +55,7 @@ struct {
 	__type(value, struct walk_scratch);
 } pins_scratch SEC(".maps");
 
-/* struct ps_churn per ring (io_ring_ctx) that registered buffers while cfg.churn_window_ns. */
+/* struct ps_churn per ring (io_ring_ctx) that registered buffers while cfg.churn_window. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -347,6 +347,13 @@ static long dry_cast_cb(__u64 i, void *data)
 	return 0;
 }
 
+/* The churn clock: jiffies where user space knows HZ, a load where the ns clock costs ~25 ns a
+ * call in a VM. cfg.churn_hz is a constant: the other branch is left out. */
+static __always_inline __u64 churn_now(void)
+{
+	return cfg.churn_hz ? bpf_jiffies64() : bpf_ktime_get_ns();
+}
+
 /*
  * A registration of the ring whose unregister is held back (struct ps_churn in events.h). The
  * hold is released first (before any record, so a user-space reader that saw it pending reports
@@ -361,8 +368,8 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 	__u64 now;
 
 	c->pending = 0;
-	now = bpf_ktime_get_ns();
-	if (!fresh || now - c->unreg_ns >= cfg.churn_window_ns)
+	now = churn_now();
+	if (!fresh || now - c->unreg_t >= cfg.churn_window)
 		return false;
 	if (cast && nr == 1) /* the common loop: a subprogram call, not bpf_loop's */
 		dry_cast_cb(0, &w);
@@ -372,7 +379,7 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 		bpf_loop(nr < max ? nr : max, walk_cb, &w, 0);
 	if (w.fp != c->fp || w.pages != c->pages)
 		return false;
-	c->reg_ns = now;
+	c->reg_t = now;
 	__sync_fetch_and_add(&c->pairs, 1);
 	__sync_fetch_and_add(&c->pair_pages, w.pages);
 	return true;
@@ -383,7 +390,7 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier,
 					      __s64 nr, bool cast)
 {
-	struct ps_churn *c = cfg.churn_window_ns ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
+	struct ps_churn *c = cfg.churn_window ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
 	__u32 tgid = ps_tgid(), zero = 0;
 	struct ps_churn *n;
@@ -391,11 +398,12 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	__u8 one = 1;
 
 	if (opcode == IORING_UNREGISTER_BUFFERS) {
-		__u64 now = bpf_ktime_get_ns();
+		__u64 now = churn_now();
 
 		/* Registered moments ago: a loop, probably. Hold the unregister back. */
-		if (c && !c->dead && !c->pending && now - c->reg_ns < cfg.churn_window_ns) {
-			c->unreg_ns = now;
+		if (c && !c->dead && !c->pending && now - c->reg_t < cfg.churn_window) {
+			c->unreg_t = now;
+			c->holds++;
 			c->pending = 1;
 			return;
 		}
@@ -403,7 +411,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		/* Only rings that unregister get an entry: the next cycle can then be counted, and
 		 * the many rings that register once and keep their buffers cost user space nothing
 		 * at each tick. */
-		if (cfg.churn_window_ns && !c &&
+		if (cfg.churn_window && !c &&
 		    (n = bpf_map_lookup_elem(&pins_churn_scratch, &zero))) {
 			__builtin_memset(n, 0, sizeof(*n));
 			n->tgid = tgid;
@@ -426,19 +434,19 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
-	n = cfg.churn_window_ns ? c : NULL;
+	n = cfg.churn_window ? c : NULL;
 	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, replace, n);
 	if (!n)
 		return;
 	if (n->dead) { /* a new ring at a torn-down ring's address */
 		n->pairs = n->pair_pages = 0;
 		n->pending = n->dead = 0;
-		n->unreg_ns = 0;
+		n->unreg_t = 0;
 		n->tgid = tgid;
 		n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
 		bpf_get_current_comm(n->comm, sizeof(n->comm));
 	}
-	n->reg_ns = bpf_ktime_get_ns();
+	n->reg_t = churn_now();
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")

@@ -14,17 +14,20 @@
 struct seen {
 	struct htab_key k; /* ring, 0 */
 	uint64_t pairs, pair_pages;
-	uint64_t flushed_unreg_ns; /* the held-back unregister already reported */
+	/* The held-back unregister (struct ps_churn.holds) seen pending, and since when: BPF keeps
+	 * its time in jiffies, which user space cannot read. */
+	uint32_t pending_holds, flushed_holds;
+	uint64_t pending_since;
 };
 
 struct churn_poll {
 	int fd;
-	uint64_t window_ns;
+	uint64_t hold_ns; /* how long a pending unregister is seen before user space reports it */
 	struct htab seen;
 	uint64_t *keys;
 };
 
-struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns)
+struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, unsigned int hz)
 {
 	struct churn_poll *p;
 	int fd = loader_map_fd(l, "pins_churn");
@@ -35,7 +38,9 @@ struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns)
 	if (!p)
 		return NULL;
 	p->fd = fd;
-	p->window_ns = window_ns;
+	/* Twice the window, and two ticks more where BPF's clock is jiffies (a window of whole
+	 * ticks lasts up to one more): BPF must be done pairing it before it is reported. */
+	p->hold_ns = 2 * window_ns + (hz ? 2 * NSEC_PER_SEC / hz : 0);
 	p->keys = calloc(MAX_RINGS, sizeof(*p->keys));
 	if (!p->keys || htab_init(&p->seen, MAX_RINGS, sizeof(struct seen))) {
 		churn_poll_free(p);
@@ -88,15 +93,22 @@ static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, u
 		s->pairs = c.pairs;
 		s->pair_pages = c.pair_pages;
 	}
-	if (c.pending && c.unreg_ns != s->flushed_unreg_ns &&
-	    (final || (c.unreg_ns < drained_ns && now - c.unreg_ns > 2 * p->window_ns))) {
+	if (!c.pending || c.holds == s->flushed_holds)
+		return;
+	if (c.holds != s->pending_holds || !s->pending_since) {
+		s->pending_holds = c.holds;
+		s->pending_since = now; /* the unregister was before this */
+	}
+	/* Released by user space once pending for two windows, and after the ring buffer was
+	 * emptied past it (the registration it releases is in the records before it). */
+	if (final || (s->pending_since < drained_ns && now - s->pending_since > p->hold_ns)) {
 		hdr(&e, PS_EV_UNPIN, sizeof(e.unpin), &c, now);
 		e.unpin.obj = ring;
 		e.unpin.slot = PS_SLOT_ALL;
 		e.unpin.subsys = PS_SUB_IO_URING;
 		e.unpin.reason = PS_UNPIN_UNREGISTER;
 		emit(ctx, &e);
-		s->flushed_unreg_ns = c.unreg_ns;
+		s->flushed_holds = c.holds;
 	}
 }
 

@@ -2,8 +2,8 @@
 /*
  * The user-space half of churn counting (struct ps_churn in bpf/events.h): every tick, after
  * the ring buffer is drained, reads the BPF map and emits PS_EV_CHURN with the register/
- * unregister pairs counted since the last tick, then the unregisters BPF has held back for more
- * than twice the window as PS_EV_UNPIN. It never writes the map entries BPF uses; it deletes
+ * unregister pairs counted since the last tick, then the unregisters BPF has held back, seen
+ * pending for more than twice the window, as PS_EV_UNPIN. It never writes the map entries BPF uses; it deletes
  * only those of rings torn down.
  *
  * A held-back unregister is reported only once the ring buffer has been emptied after it: the
@@ -22,8 +22,9 @@ struct churn_poll;
 
 typedef void (*churn_emit_fn)(void *ctx, union ps_event *e);
 
-/* NULL when the map is not loaded or window_ns is 0 (then the other calls do nothing). */
-struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns);
+/* NULL when the map is not loaded or window_ns is 0 (then the other calls do nothing). hz: BPF's
+ * churn clock is jiffies at this HZ (struct ps_cfg.churn_hz), 0: ns. */
+struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, unsigned int hz);
 /* final: the run ends, report every held-back unregister whatever its age. drained_ns: when
  * the last read that emptied the ring buffer began (CLOCK_MONOTONIC, as BPF's clock). */
 void churn_poll_tick(struct churn_poll *p, bool final, uint64_t drained_ns, churn_emit_fn emit,

@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -465,6 +466,50 @@ uint64_t kfeat_ksym(const char *name)
 			hi = mid;
 	}
 	return lo < nsyms && syms[lo].hash == h ? syms[lo].addr : 0;
+}
+
+/* CONFIG_HZ=N in a kernel config text, or 0. */
+static unsigned int hz_of_config(const char *line)
+{
+	unsigned long v;
+	char *end;
+
+	if (strncmp(line, "CONFIG_HZ=", 10))
+		return 0;
+	v = strtoul(line + 10, &end, 10);
+	return (*end == '\n' || !*end) && v >= 24 && v <= 10000 ? (unsigned int)v : 0;
+}
+
+unsigned int kfeat_config_hz(const char *release)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "/boot/config-%s", release);
+	return kfeat_config_hz_from(path, "/proc/config.gz");
+}
+
+unsigned int kfeat_config_hz_from(const char *path, const char *gz_path)
+{
+	unsigned int hz = 0;
+	char line[256];
+	gzFile gz;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (f) {
+		while (!hz && fgets(line, sizeof(line), f))
+			hz = hz_of_config(line);
+		fclose(f);
+		if (hz)
+			return hz;
+	}
+	gz = gzopen(gz_path, "rb");
+	if (gz) {
+		while (!hz && gzgets(gz, line, sizeof(line)))
+			hz = hz_of_config(line);
+		gzclose(gz);
+	}
+	return hz;
 }
 
 const char *kfeat_why(int err, char *buf, int size, const char *tier)

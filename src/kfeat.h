@@ -53,6 +53,11 @@ uint64_t kfeat_ksym(const char *name);
 void kfeat_drop_ksyms(void);
 void kfeat_drop_btf(struct ps_kfeat *k);
 
+/* The kernel's CONFIG_HZ from /boot/config-RELEASE or /proc/config.gz; 0 where neither says. */
+unsigned int kfeat_config_hz(const char *release);
+/* The same from a config text at path, else a gzipped one at gz_path. */
+unsigned int kfeat_config_hz_from(const char *path, const char *gz_path);
+
 /* A short human reason for a trial errno, naming the likely cause. */
 const char *kfeat_why(int err, char *buf, int size, const char *tier);
 

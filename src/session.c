@@ -433,7 +433,15 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
 	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
 	cfg.max_bufs = 16384;
-	cfg.churn_window_ns = o->churn_window_ns;
+	/* The churn clock: jiffies where the kernel's HZ is known (rounded up to whole ticks) */
+	cfg.churn_hz = o->churn_window_ns ? kfeat_config_hz(k.release) : 0;
+	cfg.churn_window =
+		cfg.churn_hz ? (o->churn_window_ns * cfg.churn_hz + NSEC_PER_SEC - 1) / NSEC_PER_SEC
+			     : o->churn_window_ns;
+	if (o->churn_window_ns && cfg.churn_hz)
+		ps_info(1, "churn clock: jiffies, HZ=%u (kernel config)", cfg.churn_hz);
+	else if (o->churn_window_ns)
+		ps_info(1, "churn clock: ns (no kernel config says CONFIG_HZ)");
 	cfg.foll_longterm = kfeat_foll_longterm(&k);
 	cfg.flush_tlb_func = kfeat_ksym("flush_tlb_func");
 	cfg.do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
@@ -474,7 +482,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
 	r.tlb = tlb_poll_new(r.l);
 	tlb_poll_start(r.tlb, a);
-	r.churn = churn_poll_new(r.l, o->churn_window_ns);
+	r.churn = churn_poll_new(r.l, o->churn_window_ns, cfg.churn_hz);
 	pr = pageref_poll_new(r.l);
 	if (!o->no_seed) {
 		seed_all(&r, choices, n);

@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <zlib.h>
 
 #define NSAMPLE 512
 
@@ -91,4 +93,32 @@ UNIT_TEST(kfeat_ksym_matches_kallsyms)
 	kfeat_drop_ksyms();
 	CHECK(kfeat_ksym("_stext") != 0); /* read again after a drop */
 	kfeat_drop_ksyms();
+}
+
+/* CONFIG_HZ from a kernel config, plain or gzipped (/proc/config.gz), as the churn clock needs. */
+UNIT_TEST(kfeat_config_hz_reads_plain_and_gzipped)
+{
+	char plain[] = "/tmp/pinscope-unit-config.XXXXXX", gz[64];
+	const char *text = "# CONFIG_HZ_100 is not set\nCONFIG_HZ_300=y\nCONFIG_HZ=300\n";
+	gzFile z;
+	int fd = mkstemp(plain);
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	snprintf(gz, sizeof(gz), "%s.gz", plain);
+	CHECK_EQ(kfeat_config_hz_from(plain, "/nonexistent"), 300);
+	z = gzopen(gz, "wb");
+	CHECK(z != NULL);
+	gzputs(z, "CONFIG_HZ_PERIODIC=n\nCONFIG_HZ=1000\n");
+	gzclose(z);
+	CHECK_EQ(kfeat_config_hz_from("/nonexistent", gz), 1000);
+	/* neither, or a value that is not a tick rate */
+	CHECK_EQ(kfeat_config_hz_from("/nonexistent", "/nonexistent"), 0);
+	z = gzopen(gz, "wb");
+	gzputs(z, "CONFIG_HZ=abc\nCONFIG_HZ=0\n");
+	gzclose(z);
+	CHECK_EQ(kfeat_config_hz_from("/nonexistent", gz), 0);
+	unlink(plain);
+	unlink(gz);
 }
