@@ -96,6 +96,20 @@ static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 s
 
 #define ps_reserve(type_id, T, tier) ps_reserve_size(type_id, T, tier, sizeof(T))
 
+/* The same with a header filled once (ps_fill_hdr) for many records of one program run: five
+ * helper calls fewer per record, the clock read (~25 ns in a VM) among them. */
+#define ps_reserve_like(T, sz, hdr)                                                                \
+	({                                                                                         \
+		T *__e = bpf_ringbuf_reserve(&events, (sz), 0);                                    \
+		if (__e) {                                                                         \
+			__builtin_memcpy(&__e->h, (hdr), sizeof(__e->h));                          \
+			__e->h.size = (sz);                                                        \
+		} else {                                                                           \
+			ps_drop(PS_DROP_RINGBUF);                                                  \
+		}                                                                                  \
+		__e;                                                                               \
+	})
+
 /*
  * Wake the reader once per PS_WAKEUP_BYTES of records, not per record. With the default
  * (adaptive) wakeup every record that finds the reader idle costs the traced task an irq_work,

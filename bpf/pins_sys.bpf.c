@@ -83,6 +83,7 @@ struct walk_ctx {
 	/* The last VMA looked up: buffers are usually consecutive ranges of one mapping, and a
 	 * bpf_find_vma per buffer was most of the cost of registering many small buffers. */
 	struct vma_ctx vma;
+	struct ps_ev_hdr hdr; /* of every PIN record of the walk: one system call */
 };
 
 /*
@@ -173,7 +174,7 @@ static long walk_cb(__u64 i, void *data)
 
 	/* The first record of a walk carries the syscall's user stack; the rest say "the same". */
 	if (w->own_mm && w->scratch && w->sent) {
-		e = ps_reserve_size(PS_EV_PIN, struct ps_ev_pin, w->tier, PS_EV_PIN_NOSTACK);
+		e = ps_reserve_like(struct ps_ev_pin, PS_EV_PIN_NOSTACK, &w->hdr);
 		if (!e)
 			return 0;
 		pin_fill(e, w, imu, i, ubuf, len);
@@ -182,7 +183,7 @@ static long walk_cb(__u64 i, void *data)
 		w->sent++;
 		return 0;
 	}
-	e = ps_reserve_size(PS_EV_PIN, struct ps_ev_pin, w->tier, PS_EV_PIN_NOKSTACK);
+	e = ps_reserve_like(struct ps_ev_pin, PS_EV_PIN_NOKSTACK, &w->hdr);
 	if (!e)
 		return 0;
 	pin_fill(e, w, imu, i, ubuf, len);
@@ -232,6 +233,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 	}
 	if (!fresh)
 		emit_sync(ring, nr, flags | (replace ? PS_F_REPLACE : 0), fd, tier);
+	ps_fill_hdr(&w.hdr, PS_EV_PIN, 0, tier);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
 		if (w.scratch)
