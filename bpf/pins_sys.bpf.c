@@ -394,7 +394,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 {
 	struct ps_churn *c = cfg.churn_window ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
-	__u32 tgid = ps_tgid(), zero = 0;
+	__u32 tgid, zero = 0;
 	struct ps_churn *n;
 	bool replace = false;
 	__u8 one = 1;
@@ -416,7 +416,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		if (cfg.churn_window && !c &&
 		    (n = bpf_map_lookup_elem(&pins_churn_scratch, &zero))) {
 			__builtin_memset(n, 0, sizeof(*n));
-			n->tgid = tgid;
+			n->tgid = ps_tgid();
 			n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
 			bpf_get_current_comm(n->comm, sizeof(n->comm));
 			bpf_map_update_elem(&pins_churn, &ring, n, BPF_NOEXIST);
@@ -433,6 +433,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		replace = true;
 	}
 	/* a look-up is much cheaper than an update that finds the entry there */
+	tgid = ps_tgid();
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
