@@ -301,9 +301,9 @@ static __always_inline void emit_unpin_all(__u64 ring, __u8 reason, __u8 tier)
 
 /*
  * walk_cb's dry walk through bpf_rdonly_cast views: four probe reads per buffer become loads
- * (~40 ns less per registration of one buffer on the 6.18 host, bpf_stats). An array element
+ * (25-40 ns less per registration of one buffer on the 6.18 host, bpf_stats). An array element
  * (a pointer in a table of pointers) is read as struct llist_node, whose one member is a pointer
- * at offset 0: the cast takes structs only before 6.13.
+ * at offset 0: older kernels cast to struct types only.
  */
 static long dry_cast_cb(__u64 i, void *data)
 {

@@ -168,11 +168,11 @@ static void decide(struct ps_kfeat *k, ps_has_prog_fn has, struct ps_choice *c, 
 			if (err)
 				snprintf(c->why[i], sizeof(c->why[i]), "%s: %s", ta.failed,
 					 kfeat_why(err, why, sizeof(why), tier_name(im->tier)));
-			else if (each_word(im->ksyms, ",", need_ksym, NULL))
-				err = -ENOKEY, snprintf(c->why[i], sizeof(c->why[i]),
-							"needs %s in /proc/kallsyms (not in this "
-							"kernel, or kptr_restrict)",
-							im->ksyms);
+			else if ((err = each_word(im->ksyms, ",", need_ksym, NULL)))
+				snprintf(c->why[i], sizeof(c->why[i]),
+					 "needs %s in /proc/kallsyms (not in this kernel, or "
+					 "kptr_restrict)",
+					 im->ksyms);
 			else if (c->skipped[i][0])
 				snprintf(c->why[i], sizeof(c->why[i]), "ok, without %s (%s)",
 					 c->skipped[i], "not here or refused");
