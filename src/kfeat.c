@@ -390,15 +390,6 @@ void kfeat_drop_btf(struct ps_kfeat *k)
 	k->vmlinux_btf = NULL;
 }
 
-static uint64_t name_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 static int ksym_cmp(const void *a, const void *b)
 {
 	const struct ksym *x = a, *y = b;
@@ -438,7 +429,7 @@ static int read_ksyms(void)
 			syms = m;
 			cap = cap ? cap * 2 : 65536;
 		}
-		syms[nsyms].hash = name_hash(name, n);
+		syms[nsyms].hash = fnv1a64(FNV1A64_INIT, name, n);
 		syms[nsyms].addr = strtoull(line, NULL, 16);
 		nsyms++;
 	}
@@ -451,7 +442,7 @@ static int read_ksyms(void)
  * which kallsyms lists first, before any module's. */
 uint64_t kfeat_ksym(const char *name)
 {
-	uint64_t h = name_hash(name, strlen(name));
+	uint64_t h = fnv1a64(FNV1A64_INIT, name, strlen(name));
 	size_t lo = 0, hi;
 
 	if (!syms && read_ksyms())

@@ -103,15 +103,14 @@ static void kernel_build_id(char *out, size_t size)
 static void btf_hash(struct trace_meta *m)
 {
 	unsigned char buf[65536];
-	uint64_t h = 0xcbf29ce484222325ULL, size = 0;
+	uint64_t h = FNV1A64_INIT, size = 0;
 	int fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
 		return;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 0x100000001b3ULL;
+		h = fnv1a64(h, buf, n);
 		size += n;
 	}
 	close(fd);

@@ -27,6 +27,18 @@ long read_file(const char *path, char *buf, size_t size);
 const char *fmt_bytes(uint64_t bytes, char *buf, size_t size);
 const char *fmt_age(uint64_t ns, char *buf, size_t size);
 
+#define FNV1A64_INIT 0xcbf29ce484222325ULL
+
+/* FNV-1a over n bytes, continuing from h (FNV1A64_INIT to start): names, file contents. */
+static inline uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 /* A 64-bit mixer (murmur3's finaliser); inline: hash tables run it several times per event. */
 static inline uint64_t hash64(uint64_t x)
 {
