@@ -315,23 +315,22 @@ static long dry_cast_cb(__u64 i, void *data)
 	struct llist_node *slot;
 	__u64 ubuf, len, table;
 
-	if (bpf_core_field_exists(ctx->buf_table)) {
-		struct io_rsrc_node *node;
-
+	if (bpf_core_field_exists(ctx->buf_table))
 		table = (__u64)ctx->buf_table.nodes;
-		if (!table)
-			return 1;
-		slot = bpf_rdonly_cast((void *)(table + i * 8), node_id);
-		node = bpf_rdonly_cast(slot->next, bpf_core_type_id_kernel(struct io_rsrc_node));
+	else
+		table = (__u64)((struct io_ring_ctx___old *)ctx)->user_bufs;
+	if (!table)
+		return 1;
+	slot = bpf_rdonly_cast((void *)(table + i * 8), node_id);
+	if (bpf_core_field_exists(ctx->buf_table)) { /* a table of resource nodes */
+		struct io_rsrc_node *node =
+			bpf_rdonly_cast(slot->next, bpf_core_type_id_kernel(struct io_rsrc_node));
+
 		if (!node)
 			return 0;
 		/* a union member on 6.18: the verifier types it a scalar */
 		imu = bpf_rdonly_cast(node->buf, bpf_core_type_id_kernel(struct io_mapped_ubuf));
 	} else {
-		table = (__u64)((struct io_ring_ctx___old *)ctx)->user_bufs;
-		if (!table)
-			return 1;
-		slot = bpf_rdonly_cast((void *)(table + i * 8), node_id);
 		imu = bpf_rdonly_cast(slot->next, bpf_core_type_id_kernel(struct io_mapped_ubuf));
 	}
 	if (!imu)
