@@ -127,12 +127,16 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 		json_str(j, "what", h->what);
 		json_str(j, "tier",
 			 c[i].chosen >= 0 ? tier_name(h->impls[c[i].chosen].tier) : "unavailable");
+		if (c[i].chosen >= 0 && h->impls[c[i].chosen].progs)
+			json_str(j, "programs", h->impls[c[i].chosen].progs);
 		json_arr_begin(j, "tried");
 		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
 			json_obj_begin(j, NULL);
 			json_str(j, "tier", tier_name(h->impls[t].tier));
 			if (h->impls[t].targets)
 				json_str(j, "targets", h->impls[t].targets);
+			if (h->impls[t].progs)
+				json_str(j, "programs", h->impls[t].progs);
 			json_bool(j, "ok", c[i].err[t] == 0);
 			json_bool(j, "built", c[i].built[t]);
 			json_str(j, "why", c[i].why[t]);

@@ -52,8 +52,17 @@ C
 		skip "this kernel allows fentry"
 	tier=$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['tier'] for h in d['hooks'] if h['hook']=='pin.acquire'][0]")
 	[ "$tier" = raw_tp ]
+	# Two raw tracepoint programs: the one that reads through bpf_rdonly_cast where the kernel
+	# has the kfunc, else the one that reads with probe reads.
+	cast=False prog=pins_uring_reg_raw
+	if grep -q ' bpf_rdonly_cast$' /proc/kallsyms; then
+		cast=True prog=pins_uring_reg_cast
+	fi
 	tried=$(json_get "$BATS_TEST_TMPDIR/p.json" "','.join(t['tier']+':'+str(t['ok']) for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'])")
-	[ "$tried" = "fentry:False,kprobe:False,raw_tp:True,syscall:True,procfs:True" ]
+	[ "$tried" = "fentry:False,kprobe:False,raw_tp:$cast,raw_tp:True,syscall:True,procfs:True" ]
+	for hook in pin.acquire pin.release; do
+		[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['programs'] for h in d['hooks'] if h['hook']=='$hook'][0]")" = "$prog" ]
+	done
 }
 
 @test "PINSCOPE_TIER=syscall leaves the function tiers untried and says so" {
