@@ -479,28 +479,26 @@ unsigned int kfeat_config_hz(const char *release)
 	return kfeat_config_hz_from(path, "/proc/config.gz");
 }
 
-unsigned int kfeat_config_hz_from(const char *path, const char *gz_path)
+/* CONFIG_HZ in the config at path, plain or gzipped (zlib reads plain text as it is), or 0. */
+static unsigned int hz_in(const char *path)
 {
 	unsigned int hz = 0;
 	char line[256];
-	gzFile gz;
-	FILE *f;
+	gzFile gz = gzopen(path, "rb");
 
-	f = fopen(path, "re");
-	if (f) {
-		while (!hz && fgets(line, sizeof(line), f))
-			hz = hz_of_config(line);
-		fclose(f);
-		if (hz)
-			return hz;
-	}
-	gz = gzopen(gz_path, "rb");
-	if (gz) {
-		while (!hz && gzgets(gz, line, sizeof(line)))
-			hz = hz_of_config(line);
-		gzclose(gz);
-	}
+	if (!gz)
+		return 0;
+	while (!hz && gzgets(gz, line, sizeof(line)))
+		hz = hz_of_config(line);
+	gzclose(gz);
 	return hz;
+}
+
+unsigned int kfeat_config_hz_from(const char *path, const char *gz_path)
+{
+	unsigned int hz = hz_in(path);
+
+	return hz ? hz : hz_in(gz_path);
 }
 
 const char *kfeat_why(int err, char *buf, int size, const char *tier)
