@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <zlib.h>
 
 _Static_assert(sizeof(struct trace_preamble) == 24, "preamble is 24 bytes on disk");
 _Static_assert(sizeof(struct trace_blk) == 24, "block frame is 24 bytes on disk");
