@@ -356,6 +356,10 @@ struct ps_cfg {
 	 * which costs ~25 ns a call in a VM (kvm-clock/TSC) where jiffies is a load. */
 	__u32 churn_hz;
 	__u64 churn_window; /* in churn clock units (ceil); 0: report every operation */
+	/* TLB latency: a shootdown is timed when its hashed flush generation has no bit of this
+	 * mask set (0: every one; 7: 1 in 8) */
+	__u32 tlb_sample_mask;
+	__u32 pad2;
 };
 
 /*
@@ -394,7 +398,9 @@ enum ps_tlb_cause {
 /* tlb_flush reasons (enum tlb_flush_reason; 5 exists from 6.18 on) */
 #define PS_TLB_REASONS 8
 
-#define PS_TLB_HIST_SLOTS 32 /* log2 buckets of nanoseconds: slot i holds [2^i, 2^(i+1)) */
+/* --tlb-sample's default: 1 shootdown in 8 is timed (cfg.tlb_sample_mask) */
+#define PS_TLB_SAMPLE_DEFAULT 8
+#define PS_TLB_HIST_SLOTS     32 /* log2 buckets of nanoseconds: slot i holds [2^i, 2^(i+1)) */
 
 enum ps_tlb_kind {
 	PS_TLB_COUNTS = 1, /* counters of one (tgid, cause) */
@@ -403,8 +409,8 @@ enum ps_tlb_kind {
 };
 
 enum ps_tlb_hist {
-	PS_TLB_H_DELIVERY = 0, /* shootdown queued on the sender -> handler entered on the target */
-	PS_TLB_H_HANDLING,     /* handler entry -> exit on the target */
+	PS_TLB_H_DELIVERY = 0, /* flush asked for on the sender -> handler entered on the target */
+	PS_TLB_H_HANDLING,     /* handler entered -> flushed (its tlb_flush event), on the target */
 	PS_TLB_H_MAX,
 };
 
@@ -415,7 +421,8 @@ struct ps_tlb_counts {
 	__u64 local_pages;     /* pages flushed locally (reasons 2, 3) */
 	__u64 ipis;	       /* PS_TLB_GLOBAL: CPUs a shootdown was queued to (csd_queue_cpu) */
 	__u64 hw_ipis;	       /* PS_TLB_GLOBAL: IPIs actually sent for them (ipi_send_cpu*) */
-	__u64 shootdowns;      /* remote handler runs: what /proc/interrupts TLB counts */
+	__u64 shootdowns;      /* remote handler runs: what /proc/interrupts TLB counts (per key:
+				* queued by the sender, one handler run each) */
 	__u64 on_pinned;       /* flushes (local or sent) over a range it has pinned */
 	__u64 on_pinned_pages; /* pages of those overlaps */
 	__u64 irq_tlb;	       /* PS_TLB_GLOBAL: TLB row of /proc/interrupts, summed over CPUs */

@@ -9,12 +9,18 @@
  *                 csd_function_entry(flush_tlb_func, NULL)     the sender's own flush, run locally
  *   target CPU:   csd_function_entry(flush_tlb_func, csd)      the shootdown: /proc/interrupts TLB
  *                 tlb_flush(1 "remote shootdown" | 5 "wrong CPU")
- *                 csd_function_exit(flush_tlb_func, csd)
- * The target runs the handler in whatever task it interrupted, so the cause is taken on the
- * sender (its syscall, or the kernel thread it is) and found again by the target through the
- * csd: csd->info is the sender's flush_tlb_info, whose initiating_cpu names the sender, whose
- * per-CPU state holds the cause while it waits for its targets. The flushed mm comes from the
- * same flush_tlb_info, so a flush made by khugepaged is charged to the process whose mm it was.
+ * The cause is the sender's (its syscall, or the kernel thread it is): shootdowns are counted
+ * where they are queued, per target CPU, under the sender's key. The flushed mm comes from the
+ * sender's per-CPU flush_tlb_info, so a flush made by khugepaged is charged to the process whose
+ * mm it was.
+ *
+ * Latency is sampled: a flush whose generation (flush_tlb_info.new_tlb_gen, hashed) falls in
+ * 1 of cfg.tlb_sample_mask + 1 is timed, on the sender when it is asked for and on the target
+ * when the handler starts (delivery) and when it flushed (handling, at its tlb_flush event).
+ * Both sides read the generation from the flush_tlb_info the handler reads anyway, so they agree
+ * without talking; only a timed shootdown reads the sender's per-CPU state from the target (a
+ * cache line the sender just wrote). csd_function_exit is not hooked: the handler's tlb_flush
+ * event ends it.
  *
  * Counters go to per-CPU accumulator slots, folded into a per-CPU hash keyed by (tgid, cause)
  * when a slot changes hands, and to one per-CPU array of global counters; user space reads all
@@ -84,22 +90,21 @@ struct cpu_state {
 	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), learnt
 	 * from the first shootdown it queues: kallsyms has no per-CPU symbols to find it by. */
 	__u64 fti;
-	/* Sender side: the flush this CPU is sending. Targets read it (bpf_map_lookup_percpu_elem)
-	 * while the sender waits for them, so it is stable when they look. */
+	/* Sender side: the flush this CPU is sending. A target reads it (for a timed shootdown,
+	 * bpf_map_lookup_percpu_elem) while the sender waits for it, so it is stable then. */
 	struct tlb_key send_key;
-	__u64 send_ts;	     /* first shootdown of the flush queued */
+	__u64 send_gen;	     /* its flush_tlb_info.new_tlb_gen */
+	__u64 send_ts;	     /* when it was asked for: timed flushes only */
 	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
 	__u8 send_valid;
 	__u8 send_skip;	    /* filtered out */
 	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
-	__u8 send_queued;   /* send_ts is set */
+	__u8 send_timed;    /* send_ts is set */
 	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
-	/* Target side: inside a shootdown handler. */
+	/* Target side: inside a timed shootdown handler. */
 	__u8 handling;
-	__u8 handle_r1, handle_r5; /* tlb_flush reasons 1 and 5 seen in it */
 	struct tlb_key handle_key;
 	__u64 handle_ts;
-	__u64 handle_dlv; /* queued -> entered, 0 unknown */
 };
 
 struct {
@@ -338,18 +343,27 @@ static __always_inline __u16 cause_of(struct task_struct *t)
 struct fti_head {
 	struct mm_struct *mm;
 	unsigned long start, end;
+	__u64 new_tlb_gen;
 };
 
 struct flush_req {
 	struct tlb_key key;
 	const char *comm;
-	__u64 start, end;
-	bool has_range;
+	__u64 start, end, gen;
+	bool has_range, has_gen;
 };
 
+/* Is the flush of generation gen timed? Hashed, so that a workload whose flushes come in a
+ * fixed pattern of generations (every other one, say) is sampled all the same. */
+static __always_inline bool gen_timed(__u64 gen)
+{
+	return !(((gen * 0x9e3779b97f4a7c15ULL) >> 40) & cfg.tlb_sample_mask);
+}
+
 /*
- * The process whose mm this CPU is flushing, and the cause. The mm and the range come from
- * this CPU's flush_tlb_info once its address is known; before that the mm is the task's own.
+ * The process whose mm this CPU is flushing, and the cause. The mm, the range and the
+ * generation come from this CPU's flush_tlb_info once its address is known; before that the mm
+ * is the task's own.
  */
 static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs)
 {
@@ -361,16 +375,21 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 	r->key.pad = 0;
 	r->comm = t->comm;
 	r->has_range = false;
+	r->has_gen = false;
 	if (cs && cs->fti) {
 		struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
 		struct fti_head h;
 
-		/* mm, start, end are adjacent on every kernel pinscope knows: one read */
+		/* mm, start, end, new_tlb_gen are adjacent on every kernel pinscope knows: one
+		 * read (the generation is used only where CO-RE says it is where it is read) */
 		if (!bpf_core_read(&h, sizeof(h), &fi->mm)) {
 			mm = h.mm;
 			r->start = h.start;
 			r->end = h.end;
 			r->has_range = mm != NULL;
+			r->gen = h.new_tlb_gen;
+			r->has_gen = bpf_core_field_offset(struct flush_tlb_info, new_tlb_gen) ==
+				     bpf_core_field_offset(struct flush_tlb_info, mm) + 24;
 		}
 	} else if (t->mm) {
 		r->start = 0;
@@ -421,6 +440,12 @@ static __always_inline void check_pinned(struct tlb_val *v, const struct flush_r
 	}
 }
 
+static __always_inline bool sender_wanted(const struct tlb_key *k)
+{
+	return key_wanted(k) &&
+	       !(cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup);
+}
+
 /* Reasons 2, 3, 4: this CPU flushes (locally) or asks others to. */
 static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 {
@@ -430,8 +455,12 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 
 	if (!cs)
 		return;
-	/* The sender's own part of the flush it just sent: same key, counted once as a flush. */
+	/*
+	 * The sender's own part of the flush it just sent (between csd_function_entry(NULL) and
+	 * this event): same key, counted once as a flush.
+	 */
 	if (cs->local_of_send && reason != R_REMOTE_SEND_IPI) {
+		cs->local_of_send = 0;
 		if (cs->send_skip)
 			return;
 		v = acc_of(&cs->send_key, NULL);
@@ -445,16 +474,17 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 	sender_key(&r, cs);
 	if (reason == R_REMOTE_SEND_IPI) {
 		cs->send_key = r.key;
+		cs->send_gen = r.gen;
 		cs->send_valid = 1;
 		cs->send_armed = 0;
-		cs->send_queued = 0;
-		cs->send_skip =
-			!key_wanted(&r.key) ||
-			(cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup);
+		cs->local_of_send = 0;
+		cs->send_skip = !sender_wanted(&r.key);
+		cs->send_timed = !cs->send_skip && r.has_gen && gen_timed(r.gen);
+		if (cs->send_timed)
+			cs->send_ts = bpf_ktime_get_ns();
 		if (cs->send_skip)
 			return;
-	} else if (!key_wanted(&r.key) ||
-		   (cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup)) {
+	} else if (!sender_wanted(&r.key)) {
 		return;
 	}
 	v = acc_of(&r.key, r.comm);
@@ -472,25 +502,20 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 	check_pinned(v, &r);
 }
 
-/* Reasons 1, 5: inside a shootdown handler; counted when it exits. */
-static __always_inline void on_flush_remote(__u32 reason)
+/* Reasons 1, 5: the end of a shootdown handler, timed if its start was. */
+static __always_inline void on_flush_remote(void)
 {
 	struct cpu_state *cs = cpu_state();
-	struct tlb_key unknown = {};
 	struct tlb_val *v;
+	__u64 now;
 
-	if (cs && cs->handling) {
-		if (reason == R_REMOTE_SHOOTDOWN)
-			cs->handle_r1++;
-		else
-			cs->handle_r5++;
+	if (!cs || !cs->handling)
 		return;
-	}
-	if (cfg.filter_tgid)
-		return;
-	v = acc_of(&unknown, NULL);
-	if (v)
-		v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+	cs->handling = 0;
+	now = bpf_ktime_get_ns();
+	v = acc_of(&cs->handle_key, NULL);
+	if (v && now > cs->handle_ts)
+		v->hist[PS_TLB_H_HANDLING][log2_slot(now - cs->handle_ts)]++;
 }
 
 SEC("raw_tp/tlb_flush")
@@ -513,7 +538,7 @@ int BPF_PROG(tlb_flush_rtp, int reason_arg, unsigned long pages)
 	reason &= PS_TLB_REASONS - 1; /* for the verifier */
 	g->reason[reason]++;
 	if (reason == R_REMOTE_SHOOTDOWN || reason == R_REMOTE_WRONG_CPU)
-		on_flush_remote(reason);
+		on_flush_remote();
 	else
 		on_flush_request(reason, pages);
 	return 0;
@@ -522,6 +547,29 @@ int BPF_PROG(tlb_flush_rtp, int reason_arg, unsigned long pages)
 static __always_inline bool is_kernel_flush(__u64 fn)
 {
 	return fn && (fn == cfg.do_flush_tlb_all || fn == cfg.do_kernel_range_flush);
+}
+
+/* Count a queued shootdown for k (NULL: the sender's flush, unless filtered out). */
+static __always_inline void count_shootdown(struct cpu_state *cs, const struct tlb_key *k)
+{
+	struct tlb_val *v;
+
+	if (!k) {
+		if (cs->send_valid && cs->send_skip)
+			return;
+		k = cs->send_valid ? &cs->send_key : NULL;
+	}
+	if (!k) {
+		struct tlb_key unknown = {};
+
+		if (cfg.filter_tgid)
+			return;
+		v = acc_of(&unknown, NULL);
+	} else {
+		v = acc_of(k, NULL);
+	}
+	if (v)
+		v->c.shootdowns++;
 }
 
 SEC("raw_tp/csd_queue_cpu")
@@ -551,7 +599,11 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 			if (v)
 				v->c.kvm_kicks++;
 		} else if (is_kernel_flush(fn)) {
+			struct tlb_key k = {.cause = PS_TLB_C_KERNEL};
+
 			g->ipis++;
+			if (!cfg.filter_tgid)
+				count_shootdown(cs, &k);
 		}
 		return 0;
 	}
@@ -559,13 +611,19 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 	if (!cs->fti) {
 		struct __call_single_data *c =
 			bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+		struct flush_tlb_info *fi;
 
 		cs->fti = (__u64)c->info;
+		/* the flush being sent could not be timed without it: time it from here */
+		fi = bpf_rdonly_cast(c->info, bpf_core_type_id_kernel(struct flush_tlb_info));
+		if (cs->fti && cs->send_valid && !cs->send_skip) {
+			cs->send_gen = fi->new_tlb_gen;
+			cs->send_timed = gen_timed(cs->send_gen);
+			if (cs->send_timed)
+				cs->send_ts = bpf_ktime_get_ns();
+		}
 	}
-	if (!cs->send_queued) {
-		cs->send_ts = bpf_ktime_get_ns();
-		cs->send_queued = 1;
-	}
+	count_shootdown(cs, NULL);
 	cs->send_armed = 1;
 	cs->send_callsite = callsite;
 	return 0;
@@ -609,35 +667,45 @@ int BPF_PROG(tlb_ipi_mask_rtp, const struct cpumask *mask, unsigned long callsit
 	return 0;
 }
 
-/* The sender of a shootdown: flush_tlb_info.initiating_cpu, whose cpu_state says who asked. */
-static __always_inline bool sender_of(void *csd, struct cpu_state *cs, __u64 now)
+/*
+ * A timed shootdown starting on this CPU: the sender (flush_tlb_info.initiating_cpu) timed the
+ * same generation and says who asked. Its delivery latency is counted now, its handling when
+ * the handler's tlb_flush event comes.
+ */
+static __always_inline void shootdown_start(void *csd, struct cpu_state *cs)
 {
 	struct __call_single_data *c =
 		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
 	struct flush_tlb_info *fi;
 	struct cpu_state *s;
+	struct tlb_val *v;
 	__u32 zero = 0, cpu;
 	void *info = c->info;
+	__u64 gen, now;
 
 	if (!info)
-		return false;
+		return;
 	fi = bpf_rdonly_cast(info, bpf_core_type_id_kernel(struct flush_tlb_info));
+	gen = fi->new_tlb_gen;
+	if (!gen_timed(gen))
+		return;
 	cpu = fi->initiating_cpu;
 	s = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
-	if (!s || !s->send_valid || s->fti != (__u64)info)
-		return false;
-	if (s->send_skip)
-		return true; /* filtered: handling stays off */
+	if (!s || !s->send_valid || !s->send_timed || s->fti != (__u64)info || s->send_gen != gen)
+		return;
+	now = bpf_ktime_get_ns();
 	cs->handle_key = s->send_key;
-	cs->handle_dlv = s->send_queued && now > s->send_ts ? now - s->send_ts : 0;
+	cs->handle_ts = now;
 	cs->handling = 1;
-	return true;
+	v = acc_of(&cs->handle_key, NULL);
+	if (v && now > s->send_ts)
+		v->hist[PS_TLB_H_DELIVERY][log2_slot(now - s->send_ts)]++;
 }
 
 SEC("raw_tp/csd_function_entry")
 int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 {
-	__u64 fn = (__u64)func, now;
+	__u64 fn = (__u64)func;
 	struct ps_tlb_counts *g;
 	struct cpu_state *cs;
 
@@ -654,61 +722,12 @@ int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 		cs->local_of_send = fn == cfg.flush_tlb_func && cs->send_valid;
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
 	cs->handling = 0;
-	cs->handle_r1 = cs->handle_r5 = 0;
-	cs->handle_ts = now;
 	if (fn != cfg.flush_tlb_func) {
 		g->kernel_flushes++;
-		if (cfg.filter_tgid)
-			return 0;
-		cs->handle_key.tgid = 0;
-		cs->handle_key.cause = PS_TLB_C_KERNEL;
-		cs->handle_key.pad = 0;
-		cs->handle_dlv = 0;
-		cs->handling = 1;
 		return 0;
 	}
 	g->shootdowns++;
-	if (sender_of(csd, cs, now) || cfg.filter_tgid)
-		return 0;
-	cs->handle_key.tgid = 0;
-	cs->handle_key.cause = PS_TLB_C_UNKNOWN;
-	cs->handle_key.pad = 0;
-	cs->handle_dlv = 0;
-	cs->handling = 1;
-	return 0;
-}
-
-SEC("raw_tp/csd_function_exit")
-int BPF_PROG(tlb_csd_exit_rtp, void *func, void *csd)
-{
-	__u64 fn = (__u64)func, now;
-	struct cpu_state *cs;
-	struct tlb_val *v;
-
-	if (!ready || (fn != cfg.flush_tlb_func && !is_kernel_flush(fn)))
-		return 0;
-	cs = cpu_state();
-	if (!cs)
-		return 0;
-	if (!csd) {
-		cs->local_of_send = 0;
-		return 0;
-	}
-	if (!cs->handling)
-		return 0;
-	cs->handling = 0;
-	now = bpf_ktime_get_ns();
-	v = acc_of(&cs->handle_key, NULL);
-	if (!v)
-		return 0;
-	v->c.shootdowns++;
-	v->c.reason[R_REMOTE_SHOOTDOWN] += cs->handle_r1;
-	v->c.reason[R_REMOTE_WRONG_CPU] += cs->handle_r5;
-	if (cs->handle_dlv)
-		v->hist[PS_TLB_H_DELIVERY][log2_slot(cs->handle_dlv)]++;
-	if (now > cs->handle_ts)
-		v->hist[PS_TLB_H_HANDLING][log2_slot(now - cs->handle_ts)]++;
+	shootdown_start(csd, cs);
 	return 0;
 }

@@ -23,6 +23,7 @@ struct ps_opts {
 	uint64_t duration_ns;
 	uint64_t buffer_bytes;	  /* --buffer-size: the BPF ring buffer, 0 = default */
 	uint64_t churn_window_ns; /* --churn-window */
+	uint32_t tlb_sample;	  /* --tlb-sample: 1 shootdown in this many is timed */
 	bool json;
 	int verbose;
 	int argc; /* positional arguments left */
@@ -58,6 +59,8 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 	"      --churn-window TIME  count io_uring buffers unregistered and registered again\n"    \
 	"                         within TIME in BPF instead of reporting each (default 50ms;\n"   \
 	"                         0: report every operation)\n"                                    \
+	"      --tlb-sample N     time 1 TLB shootdown in N for the latency histograms (power\n"   \
+	"                         of two up to 1024; default 8; counts are always exact)\n"        \
 	"  -h, --help             this help\n"
 
 int cmd_probes(int argc, char **argv);

@@ -363,6 +363,7 @@ int cmd_record(int argc, char **argv)
 		.interval_ns = o.interval_ns,
 		.buffer_bytes = o.buffer_bytes,
 		.churn_window_ns = o.churn_window_ns,
+		.tlb_sample = o.tlb_sample,
 		.no_seed = ra.no_seed,
 	};
 	session_install_signals();

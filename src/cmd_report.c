@@ -120,6 +120,7 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 		.interval_ns = o->interval_ns,
 		.buffer_bytes = o->buffer_bytes,
 		.churn_window_ns = o->churn_window_ns,
+		.tlb_sample = o->tlb_sample,
 		.no_seed = r->no_seed,
 	};
 	struct live l = {.syms = syms};

@@ -394,6 +394,7 @@ int cmd_watch(int argc, char **argv)
 			.interval_ns = o.interval_ns ? o.interval_ns : NSEC_PER_SEC / 4,
 			.buffer_bytes = o.buffer_bytes,
 			.churn_window_ns = o.churn_window_ns,
+			.tlb_sample = o.tlb_sample,
 		};
 		struct session_sink sink = {
 			.on_event = on_event,

@@ -6,8 +6,8 @@
  */
 #include "hooks.h"
 
-#define CSD_TPS	  "csd/csd_queue_cpu,csd/csd_function_entry,csd/csd_function_exit"
-#define CSD_PROGS "tlb_csd_queue_rtp tlb_csd_entry_rtp tlb_csd_exit_rtp"
+#define CSD_TPS	  "csd/csd_queue_cpu,csd/csd_function_entry"
+#define CSD_PROGS "tlb_csd_queue_rtp tlb_csd_entry_rtp"
 
 const struct ps_hook ps_hooks_tlb[] = {
 	{
@@ -30,9 +30,9 @@ const struct ps_hook ps_hooks_tlb[] = {
 	{
 		.name = "tlb.shootdown",
 		.concern = "tlb",
-		.what = "shootdown IPIs: queued per target CPU on the sender, handled on the "
-			"target "
-			"(delivery and handling latency, cause carried through the csd)",
+		.what = "shootdown IPIs: counted per target CPU where the sender queues them, "
+			"under its cause; handled on the target (delivery and handling latency, "
+			"sampled: --tlb-sample)",
 		.impls =
 			{
 				{PS_TIER_FENTRY,
@@ -42,7 +42,9 @@ const struct ps_hook ps_hooks_tlb[] = {
 			},
 		.blind =
 			"without csd tracepoints (6.1) remote shootdowns are counted on the target "
-			"(tlb_flush reason 1) with no cause and no latency",
+			"(tlb_flush reason 1) with no cause and no latency; kernel-range "
+			"shootdowns "
+			"are counted, not timed (their handler has no tlb_flush event to end it)",
 	},
 	{
 		.name = "tlb.ipi_send",

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "cmd.h"
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@ static const struct option common[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"buffer-size", required_argument, NULL, 0x100},
 	{"churn-window", required_argument, NULL, 0x101},
+	{"tlb-sample", required_argument, NULL, 0x102},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -68,6 +70,7 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 	cur_cmd = argv[0];
 	memset(o, 0, sizeof(*o));
 	o->churn_window_ns = 50 * 1000000ULL;
+	o->tlb_sample = PS_TLB_SAMPLE_DEFAULT;
 	for (size_t i = 0; i < ARRAY_SIZE(common); i++)
 		longopts[n++] = common[i];
 	for (; extra && extra->name && n < ARRAY_SIZE(longopts) - 1; extra++)
@@ -132,6 +135,15 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 					optarg);
 			if (!strcmp(optarg, "0"))
 				o->churn_window_ns = 0;
+			break;
+		case 0x102:
+			if (parse_u64(optarg, 1024, &v) || !v || (v & (v - 1)))
+				return usage_error(
+					cur_cmd,
+					"--tlb-sample: '%s' is not a power of two from 1 "
+					"to 1024",
+					optarg);
+			o->tlb_sample = v;
 			break;
 		case 'h':
 			fputs(usage, stdout);

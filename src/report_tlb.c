@@ -16,8 +16,8 @@ struct tlb_row {
 	char comm[PS_COMM_LEN];
 	char cause[24];
 	uint64_t requests, pages, full, local, local_pages, shootdowns;
-	uint64_t remote_events, wrong_cpu, on_pinned, on_pinned_pages, kvm_kicks;
-	uint64_t dlv_n, dlv_p50, dlv_p99, hnd_p50, hnd_p99;
+	uint64_t on_pinned, on_pinned_pages, kvm_kicks;
+	uint64_t dlv_n, hnd_n, dlv_p50, dlv_p99, hnd_p50, hnd_p99;
 	const struct tlb_ent *e;
 };
 
@@ -50,11 +50,10 @@ static const struct field fields[] = {
 	F("delivery_p99_ns", "DLV_P99", 8, K_NS, dlv_p99),
 	F("handling_p50_ns", "HND_P50", 8, K_NS, hnd_p50),
 	F("local_pages", NULL, 0, K_U64, local_pages),
-	F("remote_shootdown_events", NULL, 0, K_U64, remote_events),
-	F("wrong_cpu_events", NULL, 0, K_U64, wrong_cpu),
 	F("pages_on_pinned", NULL, 0, K_U64, on_pinned_pages),
 	F("kvm_kicks", NULL, 0, K_U64, kvm_kicks),
 	F("delivery_samples", NULL, 0, K_U64, dlv_n),
+	F("handling_samples", NULL, 0, K_U64, hnd_n),
 	F("handling_p99_ns", NULL, 0, K_NS, hnd_p99),
 };
 
@@ -91,12 +90,11 @@ static void fill(struct tlb_row *r, const struct tlb_ent *e)
 	r->local = tlb_local(c);
 	r->local_pages = c->local_pages;
 	r->shootdowns = c->shootdowns;
-	r->remote_events = c->reason[1];
-	r->wrong_cpu = c->reason[5];
 	r->on_pinned = c->on_pinned;
 	r->on_pinned_pages = c->on_pinned_pages;
 	r->kvm_kicks = c->kvm_kicks;
 	r->dlv_n = hist_count(&e->h[PS_TLB_H_DELIVERY]);
+	r->hnd_n = hist_count(&e->h[PS_TLB_H_HANDLING]);
 	r->dlv_p50 = hist_quantile(&e->h[PS_TLB_H_DELIVERY], 0.5);
 	r->dlv_p99 = hist_quantile(&e->h[PS_TLB_H_DELIVERY], 0.99);
 	r->hnd_p50 = hist_quantile(&e->h[PS_TLB_H_HANDLING], 0.5);
@@ -263,11 +261,15 @@ void report_tlb_text(FILE *out, struct agg *a)
 		if (!rows[i].dlv_n)
 			continue;
 		fprintf(out,
-			"\nshootdown delivery (queued on the sender -> handler entered), pid "
-			"%" PRIu32 " %s, %s:\n",
-			rows[i].pid, rows[i].comm, rows[i].cause);
+			"\nshootdown delivery (asked for on the sender -> handler entered), pid "
+			"%" PRIu32 " %s, %s: %" PRIu64 " timed of %" PRIu64 " shootdowns:\n",
+			rows[i].pid, rows[i].comm, rows[i].cause, rows[i].dlv_n,
+			rows[i].shootdowns);
 		hist_print(out, &rows[i].e->h[PS_TLB_H_DELIVERY], 2);
-		fprintf(out, "flush handling on the target (handler entry -> exit):\n");
+		fprintf(out,
+			"flush handling on the target (handler entered -> flushed): %" PRIu64
+			" timed:\n",
+			rows[i].hnd_n);
 		hist_print(out, &rows[i].e->h[PS_TLB_H_HANDLING], 2);
 		hists++;
 	}

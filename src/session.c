@@ -443,6 +443,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	else if (o->churn_window_ns)
 		ps_info(1, "churn clock: ns (no kernel config says CONFIG_HZ)");
 	cfg.foll_longterm = kfeat_foll_longterm(&k);
+	cfg.tlb_sample_mask = (o->tlb_sample ? o->tlb_sample : PS_TLB_SAMPLE_DEFAULT) - 1;
 	cfg.flush_tlb_func = kfeat_ksym("flush_tlb_func");
 	cfg.do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
 	cfg.do_kernel_range_flush = kfeat_ksym("do_kernel_range_flush");

@@ -53,6 +53,11 @@ load helpers
 	[[ "${lines[0]}" == *"needs a value" ]]
 	run "$PINSCOPE" top --cgroup /no/such/cgroup
 	[ "$status" -eq 2 ]
+	run "$PINSCOPE" report -d 1 --tlb-sample 3
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "pinscope: report: --tlb-sample: '3' is not a power of two from 1 to 1024" ]]
+	run "$PINSCOPE" record -o /dev/null --tlb-sample 2048
+	[ "$status" -eq 2 ]
 }
 
 @test "report needs -d TIME or a FILE" {
