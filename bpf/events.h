@@ -172,7 +172,10 @@ struct ps_ev_obj {
  * it then). So acquired and released pages stay exact at every tick; a ring unregistered for
  * good shows its pins until then (one or two ticks).
  */
+#define PS_CHURN_SLOTS 1024 /* pins_churn: direct-mapped by ring address (ps_churn_slot()) */
+
 struct ps_churn {
+	__u64 ring;	  /* the io_ring_ctx owning the slot; 0: free (claimed with cmpxchg) */
 	__u64 fp;	  /* fingerprint of the ring's buffers (addresses, lengths) */
 	__u64 pages;	  /* their pages */
 	__u64 pairs;	  /* unregister+register pairs counted (cumulative) */
@@ -182,12 +185,19 @@ struct ps_churn {
 	__u64 cgroup_id;
 	__u32 tgid;
 	__u8 pending; /* an unregister held back: not reported yet */
-	__u8 dead;    /* the ring was torn down: user space reads the last counts, then deletes */
+	__u8 dead;    /* the ring was torn down: user space reads the last counts, then frees */
 	__u8 pad0[2];
 	__u32 holds; /* unregisters held back so far: which one is pending */
 	__u32 pad1;
 	char comm[PS_COMM_LEN]; /* of the registering thread */
 };
+
+/* The slot of a ring in pins_churn: a ring hashing to a slot another ring holds is not paired
+ * (each of its operations is reported, as with --churn-window 0). */
+static inline __u32 ps_churn_slot(__u64 ring)
+{
+	return (__u32)((ring * 0x9e3779b97f4a7c15ULL) >> 40) & (PS_CHURN_SLOTS - 1);
+}
 
 /* From user space every tick, and from BPF when the ring is torn down (before its
  * PS_EV_OBJ_TEARDOWN); the counts are the ring's totals, so the aggregate applies what is new. */

@@ -55,20 +55,44 @@ struct {
 	__type(value, struct walk_scratch);
 } pins_scratch SEC(".maps");
 
-/* struct ps_churn per ring (io_ring_ctx) that registered buffers while cfg.churn_window. */
+/*
+ * struct ps_churn per ring (io_ring_ctx) that unregistered buffers while cfg.churn_window, in
+ * the slot its address hashes to: a look-up is an index, where a hash map's costs ~20 ns a run
+ * of the register/unregister loop. User space reads it mapped, every tick, and frees the slots
+ * of torn-down rings (src/churn_poll.c).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PS_CHURN_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct ps_churn);
 } pins_churn SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct ps_churn);
-} pins_churn_scratch SEC(".maps");
+/* The churn slot of ring if ring holds it, else NULL. */
+static __always_inline struct ps_churn *churn_of(__u64 ring)
+{
+	__u32 slot = ps_churn_slot(ring);
+	struct ps_churn *c = bpf_map_lookup_elem(&pins_churn, &slot);
+
+	return c && c->ring == ring ? c : NULL;
+}
+
+/*
+ * Claim ring's slot (its first unregister): only a free one, with cmpxchg, as another CPU may
+ * claim it for another ring at the same time. User space zeroed it when it freed it.
+ */
+static __always_inline void churn_claim(__u64 ring)
+{
+	__u32 slot = ps_churn_slot(ring);
+	struct ps_churn *c = bpf_map_lookup_elem(&pins_churn, &slot);
+
+	if (!c || c->ring || __sync_val_compare_and_swap(&c->ring, 0, ring) != 0)
+		return;
+	c->tgid = ps_tgid();
+	c->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
+	bpf_get_current_comm(c->comm, sizeof(c->comm));
+}
 
 struct walk_ctx {
 	__u64 ring;
@@ -362,7 +386,7 @@ static __always_inline __u64 churn_now(void)
  * reported. Returns true when so.
  */
 static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fresh, __u32 nr,
-				       bool cast)
+				       bool cast, __u8 tier)
 {
 	struct walk_ctx w = {.ring = ring, .dry = true};
 	__u32 max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
@@ -381,8 +405,15 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 	if (w.fp != c->fp || w.pages != c->pages)
 		return false;
 	c->reg_t = now;
-	__sync_fetch_and_add(&c->pairs, 1);
-	__sync_fetch_and_add(&c->pair_pages, w.pages);
+	/* The raw tracepoint fires under the ring's uring_lock: no other CPU counts for this ring
+	 * then. The syscall's exit comes after the lock is dropped. */
+	if (tier == PS_TIER_RAW_TP) {
+		c->pairs++;
+		c->pair_pages += w.pages;
+	} else {
+		__sync_fetch_and_add(&c->pairs, 1);
+		__sync_fetch_and_add(&c->pair_pages, w.pages);
+	}
 	return true;
 }
 
@@ -391,10 +422,10 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 opcode, __u8 tier,
 					      __s64 nr, bool cast)
 {
-	struct ps_churn *c = cfg.churn_window ? bpf_map_lookup_elem(&pins_churn, &ring) : NULL;
+	struct ps_churn *c = cfg.churn_window ? churn_of(ring) : NULL;
 	bool fresh = opcode == IORING_REGISTER_BUFFERS || opcode == IORING_REGISTER_BUFFERS2;
-	__u32 tgid, zero = 0;
 	struct ps_churn *n;
+	__u32 tgid;
 	bool replace = false;
 	__u8 one = 1;
 
@@ -412,18 +443,13 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		/* Only rings that unregister get an entry: the next cycle can then be counted, and
 		 * the many rings that register once and keep their buffers cost user space nothing
 		 * at each tick. */
-		if (cfg.churn_window && !c &&
-		    (n = bpf_map_lookup_elem(&pins_churn_scratch, &zero))) {
-			__builtin_memset(n, 0, sizeof(*n));
-			n->tgid = ps_tgid();
-			n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
-			bpf_get_current_comm(n->comm, sizeof(n->comm));
-			bpf_map_update_elem(&pins_churn, &ring, n, BPF_NOEXIST);
-		}
+		if (cfg.churn_window && !c)
+			churn_claim(ring);
 		return;
 	}
 	if (c && c->pending) {
-		if (churn_pair(c, ring, fresh, nr >= 0 ? nr : ring_nr_bufs((void *)ring), cast))
+		if (churn_pair(c, ring, fresh, nr >= 0 ? nr : ring_nr_bufs((void *)ring), cast,
+			       tier))
 			return;
 		/* Something else follows the held-back unregister, which user space may or may not
 		 * have reported meanwhile: re-state the whole table as replacing what the ring
@@ -436,19 +462,12 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 	if (!bpf_map_lookup_elem(&pins_holders, &tgid) &&
 	    bpf_map_update_elem(&pins_holders, &tgid, &one, BPF_ANY))
 		ps_drop(PS_DROP_MAP_FULL);
-	n = cfg.churn_window ? c : NULL;
+	/* A torn-down ring's slot is user space's until it frees it: a new ring at the same
+	 * address is not paired until then. */
+	n = c && !c->dead ? c : NULL;
 	sync_ring(tp_ctx, ring, 0, true, -1, tier, fresh, replace, n);
-	if (!n)
-		return;
-	if (n->dead) { /* a new ring at a torn-down ring's address */
-		n->pairs = n->pair_pages = 0;
-		n->pending = n->dead = 0;
-		n->unreg_t = 0;
-		n->tgid = tgid;
-		n->cgroup_id = cfg.no_cgroup ? 0 : bpf_get_current_cgroup_id();
-		bpf_get_current_comm(n->comm, sizeof(n->comm));
-	}
-	n->reg_t = churn_now();
+	if (n)
+		n->reg_t = churn_now();
 }
 
 SEC("tracepoint/syscalls/sys_exit_io_uring_register")
@@ -527,7 +546,7 @@ static __always_inline __u64 exit_work_ring(void *work)
 static __always_inline void teardown_begins(void *work, __u8 tier)
 {
 	__u64 ring = exit_work_ring(work);
-	struct ps_churn *c = bpf_map_lookup_elem(&pins_churn, &ring);
+	struct ps_churn *c = churn_of(ring);
 	struct ps_ev_obj *o;
 
 	/* The teardown releases everything: a held-back unregister has nothing left to say, and

@@ -4,11 +4,12 @@
 #include "loader.h"
 #include "util.h"
 
-#include <bpf/bpf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-#define MAX_RINGS 16384 /* the map's max_entries */
+#define MAX_RINGS PS_CHURN_SLOTS
 
 /* What was reported of one ring so far. */
 struct seen {
@@ -21,28 +22,35 @@ struct seen {
 };
 
 struct churn_poll {
-	int fd;
+	struct ps_churn *slots; /* pins_churn, mapped */
+	size_t map_len;
 	uint64_t hold_ns; /* how long a pending unregister is seen before user space reports it */
 	struct htab seen;
-	uint64_t *keys;
 };
 
 struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, unsigned int hz)
 {
+	long page = sysconf(_SC_PAGESIZE);
 	struct churn_poll *p;
 	int fd = loader_map_fd(l, "pins_churn");
+	void *m;
 
-	if (fd < 0 || !window_ns)
+	if (fd < 0 || !window_ns || page <= 0)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->fd = fd;
+	p->map_len = (sizeof(struct ps_churn) * PS_CHURN_SLOTS + page - 1) / page * page;
+	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		free(p);
+		return NULL;
+	}
+	p->slots = m;
 	/* Twice the window, and two ticks more where BPF's clock is jiffies (a window of whole
 	 * ticks lasts up to one more): BPF must be done pairing it before it is reported. */
 	p->hold_ns = 2 * window_ns + (hz ? 2 * NSEC_PER_SEC / hz : 0);
-	p->keys = calloc(MAX_RINGS, sizeof(*p->keys));
-	if (!p->keys || htab_init(&p->seen, MAX_RINGS, sizeof(struct seen))) {
+	if (htab_init(&p->seen, MAX_RINGS, sizeof(struct seen))) {
 		churn_poll_free(p);
 		return NULL;
 	}
@@ -63,20 +71,32 @@ static void hdr(union ps_event *e, unsigned int type, size_t size, const struct 
 	memcpy(e->h.comm, c->comm, sizeof(e->h.comm));
 }
 
-static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, uint64_t drained_ns,
-		churn_emit_fn emit, void *ctx)
+/*
+ * A torn-down ring's slot, once BPF reported its last counts: zeroed, the owner last, so that
+ * BPF may claim it again (churn_claim() takes only a free slot, and never writes a dead one).
+ */
+static void free_slot(struct ps_churn *slot)
 {
+	memset((char *)slot + sizeof(slot->ring), 0, sizeof(*slot) - sizeof(slot->ring));
+	__atomic_store_n(&slot->ring, 0, __ATOMIC_RELEASE);
+}
+
+static void one(struct churn_poll *p, struct ps_churn *slot, bool final, uint64_t now,
+		uint64_t drained_ns, churn_emit_fn emit, void *ctx)
+{
+	uint64_t ring = __atomic_load_n(&slot->ring, __ATOMIC_ACQUIRE);
 	struct ps_churn c;
 	struct seen *s;
 	union ps_event e;
 
-	if (bpf_map_lookup_elem(p->fd, &ring, &c))
+	if (!ring)
 		return;
+	memcpy(&c, slot, sizeof(c));
 	s = htab_insert(&p->seen, ring, 0, NULL);
 	if (!s)
 		return;
 	if (c.dead) { /* BPF reported its last counts with the teardown */
-		bpf_map_delete_elem(p->fd, &ring);
+		free_slot(slot);
 		htab_del(&p->seen, s);
 		return;
 	}
@@ -115,19 +135,13 @@ static void one(struct churn_poll *p, uint64_t ring, bool final, uint64_t now, u
 void churn_poll_tick(struct churn_poll *p, bool final, uint64_t drained_ns, churn_emit_fn emit,
 		     void *ctx)
 {
-	uint64_t key, *prev = NULL, now;
-	size_t n = 0;
+	uint64_t now;
 
 	if (!p)
 		return;
-	/* Keys first: entries are deleted on the way. */
-	while (n < MAX_RINGS && !bpf_map_get_next_key(p->fd, prev, &key)) {
-		p->keys[n++] = key;
-		prev = &p->keys[n - 1];
-	}
 	now = now_mono_ns();
-	for (size_t i = 0; i < n; i++)
-		one(p, p->keys[i], final, now, drained_ns, emit, ctx);
+	for (size_t i = 0; i < PS_CHURN_SLOTS; i++)
+		one(p, &p->slots[i], final, now, drained_ns, emit, ctx);
 }
 
 void churn_poll_free(struct churn_poll *p)
@@ -136,6 +150,7 @@ void churn_poll_free(struct churn_poll *p)
 		return;
 	if (p->seen.ents)
 		htab_free(&p->seen);
-	free(p->keys);
+	if (p->slots)
+		munmap(p->slots, p->map_len);
 	free(p);
 }

@@ -84,6 +84,11 @@ if [ ! -x "$RUNSTAT" ] || [ "$HERE/runstat.c" -nt "$RUNSTAT" ]; then
 	${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/runstat.c" -o "$RUNSTAT" ||
 		die "building runstat failed"
 fi
+FLOOR=$BENCH_OUT/floor
+if [ ! -x "$FLOOR" ] || [ "$HERE/floor.c" -nt "$FLOOR" ]; then
+	${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/floor.c" -o "$FLOOR" -lbpf ||
+		{ say "building floor failed: the floor mode is left out"; FLOOR=; }
+fi
 READY_FIFO=$BENCH_OUT/ready.fifo
 rm -f "$READY_FIFO"
 mkfifo "$READY_FIFO"
@@ -99,6 +104,7 @@ cleanup() {
 trap cleanup EXIT
 
 CONCERNS=$(pinscope_concerns) || die "'$PINSCOPE probes -j' failed"
+mapfile -t FLOOR_TPS < <(floor_tps)
 BT_FILE=$BENCH_OUT/equivalent.bt
 bt_compose "$BT_FILE"
 MODES=()

@@ -74,6 +74,11 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 			value: $l.slowdown_pct,
 			met: ($l.slowdown_pct != null and $l.slowdown_pct <= $limit[$s.workload])}
 		 else empty end),
+		(mode($s; "floor") // null) as $f |
+		(if $l and $f and $l.slowdown_pct != null and $f.slowdown_pct != null then
+			{target: "\($s.workload): (information) empty programs on the same tracepoints (floor) cost \($f.slowdown_pct * 10 | round / 10)%; pinscope live's slowdown above the floor's",
+			 value: ($l.slowdown_pct - $f.slowdown_pct), met: null}
+		 else empty end),
 		(if $l and $l.bpf_pct_of_op != null then
 			{target: "\($s.workload): pinscope live BPF run time per operation (bpf_stats) <= \($limit[$s.workload])% of the untraced operation",
 			 value: $l.bpf_pct_of_op, met: ($l.bpf_pct_of_op <= $limit[$s.workload])}

@@ -3,7 +3,7 @@
 # equivalent bpftrace script. Sourced by run.sh. A tracer is started before the workload and is
 # ready (every probe attached) before the workload starts; it is stopped with SIGINT after it.
 
-MODES_ALL="base live record bpftrace"
+MODES_ALL="base floor live record bpftrace"
 # PINSCOPE_OTHER=path adds the mode "other": the same as live with another pinscope binary, for
 # an A/B of a change inside one interleaved run.
 BT_DIR=$(dirname "${BASH_SOURCE[0]}")/bpftrace
@@ -11,6 +11,7 @@ BT_DIR=$(dirname "${BASH_SOURCE[0]}")/bpftrace
 mode_desc() {
 	case $1 in
 	base) echo "untraced" ;;
+	floor) echo "empty BPF programs (r0 = 0) on the tracepoints pinscope attaches here: ${FLOOR_TPS[*]} (what any program there costs)" ;;
 	live) echo "pinscope report (live aggregate, 1 s ticks)" ;;
 	other) echo "$PINSCOPE_OTHER report (live aggregate, 1 s ticks)" ;;
 	record) echo "pinscope record (events to a file)" ;;
@@ -23,6 +24,13 @@ mode_available() {
 	MODE_WHY=
 	case $1 in
 	base) return 0 ;;
+	floor)
+		if [ -z "${FLOOR:-}" ]; then
+			MODE_WHY="tools/bench/floor.c did not build"
+		elif ((${#FLOOR_TPS[@]} == 0)); then
+			MODE_WHY="pinscope attaches no raw tracepoint or tracepoint here"
+		fi
+		;;
 	live) [ -x "$PINSCOPE" ] || MODE_WHY="no $PINSCOPE (run make)" ;;
 	other) [ -x "${PINSCOPE_OTHER:-}" ] || MODE_WHY="PINSCOPE_OTHER is not an executable" ;;
 	record)
@@ -46,6 +54,16 @@ pinscope_concerns() {
 	"$PINSCOPE" probes -j 2>/dev/null | jq -r '[.hooks[] |
 		select(.tier | IN("fentry", "kprobe", "raw_tp", "tracepoint", "syscall")) |
 		.concern] | unique | join(" ")'
+}
+
+# The tracepoints of the raw_tp and tracepoint tiers pinscope chooses here, as floor's arguments
+# (raw:GROUP/NAME, tp:GROUP/NAME). The syscall tier's are left out: they attach only once a VM
+# exists (src/kvm_gate.c), and no workload here makes one.
+floor_tps() {
+	"$PINSCOPE" probes -j 2>/dev/null | jq -r '.hooks[] | .tier as $t | .programs as $p |
+		select($t | IN("raw_tp", "tracepoint")) |
+		[.tried[] | select(.ok and .tier == $t and .programs == $p)][0].targets // empty |
+		split(",")[] | (if $t == "raw_tp" then "raw:" else "tp:" end) + .' | sort -u
 }
 
 # The bpftrace equivalent of CONCERNS: one script per concern, concatenated, plus the ready line.
@@ -100,6 +118,9 @@ tracer_start() {
 		"$([ "$mode" = live ] && echo "$PINSCOPE" || echo "$PINSCOPE_OTHER")" report -d 10h -j -v \
 			>"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
 		;;
+	floor)
+		"$FLOOR" "${FLOOR_TPS[@]}" >"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
+		;;
 	record)
 		"$PINSCOPE" record -o "$dir/trace.pscope" -v >"$dir/tracer.out" \
 			2> >(ready_tee "$dir/tracer.err" "ready:") &
@@ -152,6 +173,7 @@ tracer_counts() {
 	local mode=$1 dir=$2
 	case $mode in
 	live | other) pinscope_counts "$dir/tracer.out" ;;
+	floor) echo '{"events": null, "lost": null}' ;;
 	record)
 		"$PINSCOPE" report "$dir/trace.pscope" -j >"$dir/replay.json" 2>>"$dir/tracer.err" &&
 			pinscope_counts "$dir/replay.json" |
