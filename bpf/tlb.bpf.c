@@ -365,7 +365,7 @@ static __always_inline bool gen_timed(__u64 gen)
  * generation come from this CPU's flush_tlb_info once its address is known; before that the mm
  * is the task's own.
  */
-static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs)
+static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs, bool cast)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct mm_struct *mm = NULL;
@@ -376,7 +376,19 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 	r->comm = t->comm;
 	r->has_range = false;
 	r->has_gen = false;
-	if (cs && cs->fti) {
+	r->gen = 0;
+	if (cast && cs && cs->fti) {
+		struct flush_tlb_info *fi = bpf_rdonly_cast(
+			(void *)cs->fti, bpf_core_type_id_kernel(struct flush_tlb_info));
+
+		/* loads, where the kernel has bpf_rdonly_cast: ~30 ns less than a probe read */
+		mm = fi->mm;
+		r->start = fi->start;
+		r->end = fi->end;
+		r->has_range = mm != NULL;
+		r->gen = fi->new_tlb_gen;
+		r->has_gen = true;
+	} else if (cs && cs->fti) {
 		struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
 		struct fti_head h;
 
@@ -447,7 +459,7 @@ static __always_inline bool sender_wanted(const struct tlb_key *k)
 }
 
 /* Reasons 2, 3, 4: this CPU flushes (locally) or asks others to. */
-static __always_inline void on_flush_request(__u32 reason, __u64 pages)
+static __always_inline void on_flush_request(__u32 reason, __u64 pages, bool cast)
 {
 	struct cpu_state *cs = cpu_state();
 	struct flush_req r;
@@ -471,7 +483,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages)
 		}
 		return;
 	}
-	sender_key(&r, cs);
+	sender_key(&r, cs, cast);
 	if (reason == R_REMOTE_SEND_IPI) {
 		cs->send_key = r.key;
 		cs->send_gen = r.gen;
@@ -518,10 +530,8 @@ static __always_inline void on_flush_remote(void)
 		v->hist[PS_TLB_H_HANDLING][log2_slot(now - cs->handle_ts)]++;
 }
 
-SEC("raw_tp/tlb_flush")
-int BPF_PROG(tlb_flush_rtp, int reason_arg, unsigned long pages)
+static __always_inline int tlb_flush_common(__u32 reason, unsigned long pages, bool cast)
 {
-	__u32 reason = (__u32)reason_arg;
 	struct ps_tlb_counts *g;
 
 	if (!ready)
@@ -540,8 +550,24 @@ int BPF_PROG(tlb_flush_rtp, int reason_arg, unsigned long pages)
 	if (reason == R_REMOTE_SHOOTDOWN || reason == R_REMOTE_WRONG_CPU)
 		on_flush_remote();
 	else
-		on_flush_request(reason, pages);
+		on_flush_request(reason, pages, cast);
 	return 0;
+}
+
+/*
+ * Two programs, as bpf_rdonly_cast (6.2+) must not appear in one loaded where the kernel lacks
+ * it: the loader takes tlb_flush_cast_rtp where kallsyms has it (src/hooks_tlb.c).
+ */
+SEC("raw_tp/tlb_flush")
+int BPF_PROG(tlb_flush_rtp, int reason, unsigned long pages)
+{
+	return tlb_flush_common((__u32)reason, pages, false);
+}
+
+SEC("raw_tp/tlb_flush")
+int BPF_PROG(tlb_flush_cast_rtp, int reason, unsigned long pages)
+{
+	return tlb_flush_common((__u32)reason, pages, true);
 }
 
 static __always_inline bool is_kernel_flush(__u64 fn)

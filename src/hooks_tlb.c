@@ -22,6 +22,8 @@ const struct ps_hook ps_hooks_tlb[] = {
 				 "tlb_flush_mm_range_fentry tlb_tlbbatch_fentry "
 				 "tlb_flush_func_fentry",
 				 NULL},
+				{PS_TIER_RAW_TP, "tlb/tlb_flush", "tlb_flush_cast_rtp",
+				 "bpf_rdonly_cast"},
 				{PS_TIER_RAW_TP, "tlb/tlb_flush", "tlb_flush_rtp", NULL},
 			},
 		.blind = "the tracepoint names the flush, not the mm: the mm is read from the "
