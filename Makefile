@@ -125,7 +125,7 @@ run: deps all
 test: deps
 	$(Q)tests/run.sh
 
-# What tracing costs a workload (tools/bench/run.sh; not part of `make test`): ~20 min, root.
+# What tracing costs a workload (tools/bench/run.sh; not part of `make test`): ~40 min at 10 rounds, root.
 .PHONY: bench
 bench: all
 	$(Q)tools/deps.sh bpftrace jq linux-perf

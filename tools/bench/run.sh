@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What tracing costs the workload: untraced, under pinscope (live aggregate, record) and under the
-# equivalent bpftrace script, interleaved in one run (ABC CBA BCA ACB ...) so that drift of the machine
-# cancels. Run as root from the repository root (`make bench` does that).
+# What tracing costs the workload: untraced, with empty BPF programs on the tracepoints pinscope
+# attaches (floor: what any program there costs, tools/bench/floor.c), under pinscope (live
+# aggregate, record) and under the equivalent bpftrace script, interleaved in one run (ABC CBA
+# BCA ACB ...) so that drift of the machine cancels. Run as root from the repository root (`make bench` does that).
 #
 # Output: a table on stdout, .output/bench/bench.json (every run, with the load seen during it,
 # and the summary), .output/bench/table.md (the table for the README's "Overhead" section).
@@ -10,7 +11,8 @@
 # Environment (defaults in brackets):
 #   BENCH_PAIRS [10]        rounds; each runs every mode once, in an order that rotates and reverses
 #   BENCH_SECONDS [3]       length of one untraced run (iterations are calibrated to it)
-#   BENCH_WORKLOADS [uring tlb sched pinstorm]   BENCH_MODES [base live record bpftrace]
+#   BENCH_WORKLOADS [uring tlb sched pinstorm pinpace]
+#   BENCH_MODES [base floor live record bpftrace]
 #   BENCH_CPU [1]           CPU for pinload and for both ends of perf bench sched pipe
 #   BENCH_IDLE_MAX [0.25]   busy CPU cores (all processes) below which the machine counts as idle
 #   BENCH_IDLE_SAMPLE [0.5] seconds over which that is measured before every run
