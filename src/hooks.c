@@ -239,6 +239,50 @@ bool hooks_prog_wanted(const struct ps_choice *c, int n, const char *prog)
 	return false;
 }
 
+static bool needs_kfunc(const struct ps_impl *im)
+{
+	return im->ksyms && strstr(im->ksyms, "bpf_rdonly_cast");
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool hooks_need_kfuncs(const struct ps_choice *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].chosen >= 0 && needs_kfunc(&c[i].hook->impls[c[i].chosen]))
+			return true;
+	return false;
+}
+
+int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, const char *why)
+{
+	int switched = 0;
+
+	for (int i = 0; i < n; i++) {
+		int k = c[i].chosen;
+		const struct ps_impl *im, *next;
+
+		if (k < 0 || k + 1 >= PS_MAX_IMPLS || !needs_kfunc(&c[i].hook->impls[k]))
+			continue;
+		im = &c[i].hook->impls[k];
+		next = &c[i].hook->impls[k + 1];
+		if (!next->progs || next->tier != im->tier ||
+		    !same_str(next->targets, im->targets) || needs_kfunc(next))
+			continue;
+		snprintf(c[i].why[k], sizeof(c[i].why[k]), "load failed: %s", why);
+		c[i].err[k] = -EACCES;
+		c[i].err[k + 1] = 0;
+		c[i].built[k + 1] = true;
+		snprintf(c[i].why[k + 1], sizeof(c[i].why[k + 1]), "ok");
+		c[i].chosen = k + 1;
+		switched++;
+	}
+	return switched;
+}
+
 bool hooks_impl_waits_for_kvm(const struct ps_hook *h, const struct ps_impl *im)
 {
 	return im && im->tier == PS_TIER_SYSCALL &&

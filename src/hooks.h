@@ -77,6 +77,15 @@ bool hooks_impl_waits_for_kvm(const struct ps_hook *h, const struct ps_impl *im)
 /* Is program `prog` wanted only by chosen implementations that wait for KVM? */
 bool hooks_prog_waits_for_kvm(const struct ps_choice *c, int n, const char *prog);
 
+/*
+ * The load failed with chosen implementations that need the kfunc bpf_rdonly_cast: choose
+ * instead the next implementation of the same tier and targets without it (the probe-read
+ * twin), and say why in the choice. Returns how many were switched.
+ */
+int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, const char *why);
+/* Does a chosen implementation need bpf_rdonly_cast? */
+bool hooks_need_kfuncs(const struct ps_choice *c, int n);
+
 /* Is `func` an optional target of a chosen implementation that this kernel refused? */
 bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);
 

@@ -310,8 +310,15 @@ fail:
 int loader_load(struct loader *l, const struct ps_cfg *cfg, const struct ps_choice *c, int n,
 		char *what, int what_len)
 {
-	int err = create_shared(l);
+	const char *fault = getenv("PINSCOPE_FAULT");
+	int err;
 
+	/* Tests: as if the verifier refused the programs that use bpf_rdonly_cast. */
+	if (fault && !strcmp(fault, "cast-load") && hooks_need_kfuncs(c, n)) {
+		snprintf(what, what_len, "loading BPF programs (PINSCOPE_FAULT=cast-load)");
+		return -EACCES;
+	}
+	err = create_shared(l);
 	if (err) {
 		snprintf(what, what_len, "creating the ring buffer");
 		return err;

@@ -458,6 +458,24 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	kfeat_drop_ksyms();
 	kfeat_drop_btf(&k);
 	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
+	if (err && hooks_need_kfuncs(choices, n)) {
+		char why[200];
+
+		/* A kernel may list bpf_rdonly_cast and still refuse a program using it: take the
+		 * probe-read twins rather than nothing. */
+		snprintf(why, sizeof(why), "%s: %s", what, strerror(-err));
+		if (hooks_fall_back_from_kfuncs(choices, n, why)) {
+			ps_warn("%s: loading the programs that read with probes instead of "
+				"bpf_rdonly_cast",
+				why);
+			loader_free(r.l);
+			r.l = loader_open();
+			if (!r.l)
+				goto out;
+			loader_ring_size(r.l, o->buffer_bytes);
+			err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
+		}
+	}
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
 		ps_hint("'pinscope probes -v' shows what this kernel allows; -vv shows libbpf's "

@@ -60,6 +60,23 @@ check_holder() {
 	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_released_delta']")" -ge 300 ]
 }
 
+@test "a refused bpf_rdonly_cast program falls back to its probe-read twin, counts still exact" {
+	grep -qw bpf_rdonly_cast /proc/kallsyms || skip "no bpf_rdonly_cast here: the twins are chosen anyway"
+	PINSCOPE_FAULT=cast-load start_pinscope report -d 300 -j
+	grep -q "^pinscope: warning: loading BPF programs (PINSCOPE_FAULT=cast-load): Permission denied: loading the programs that read with probes instead of bpf_rdonly_cast$" "$PS_ERR"
+	grep -q "attached pins_uring_reg_raw " "$PS_ERR"
+	grep -q "attached tlb_flush_rtp " "$PS_ERR"
+	! grep -q "attached [a-z_]*cast" "$PS_ERR"
+	start_workload pinload --bufs 2 --pages 50
+	pid=$(field "$READY_LINE" pid)
+	[ "$(field "$READY_LINE" vmpin_kb)" -eq 400 ]
+	out=$(wl_cmd unregister)
+	[ "$(field "$out" vmpin_kb)" -eq 0 ]
+	stop_pinscope
+	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 100 ]
+	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 100 ]
+}
+
 @test "live snapshot while pinned matches VmPin for anon, shmem file and guest_memfd memory" {
 	for mem in anon file gmem; do
 		if [ "$mem" = gmem ] && [ ! -w /dev/kvm ]; then
