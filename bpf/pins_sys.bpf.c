@@ -386,7 +386,7 @@ static __always_inline __u64 churn_now(void)
  * reported. Returns true when so.
  */
 static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fresh, __u32 nr,
-				       bool cast, __u8 tier)
+				       bool cast)
 {
 	struct walk_ctx w = {.ring = ring, .dry = true};
 	__u32 max = cfg.max_bufs ? cfg.max_bufs : PS_MAX_BUFS_HARD;
@@ -405,15 +405,10 @@ static __always_inline bool churn_pair(struct ps_churn *c, __u64 ring, bool fres
 	if (w.fp != c->fp || w.pages != c->pages)
 		return false;
 	c->reg_t = now;
-	/* The raw tracepoint fires under the ring's uring_lock: no other CPU counts for this ring
-	 * then. The syscall's exit comes after the lock is dropped. */
-	if (tier == PS_TIER_RAW_TP) {
-		c->pairs++;
-		c->pair_pages += w.pages;
-	} else {
-		__sync_fetch_and_add(&c->pairs, 1);
-		__sync_fetch_and_add(&c->pair_pages, w.pages);
-	}
+	/* Atomic: io_uring_register's tracepoint fires after the ring's uring_lock is dropped
+	 * (6.12 io_uring/register.c), so two threads of one ring may count at once. */
+	__sync_fetch_and_add(&c->pairs, 1);
+	__sync_fetch_and_add(&c->pair_pages, w.pages);
 	return true;
 }
 
@@ -448,8 +443,7 @@ static __always_inline void uring_buf_op_done(void *tp_ctx, __u64 ring, __u32 op
 		return;
 	}
 	if (c && c->pending) {
-		if (churn_pair(c, ring, fresh, nr >= 0 ? nr : ring_nr_bufs((void *)ring), cast,
-			       tier))
+		if (churn_pair(c, ring, fresh, nr >= 0 ? nr : ring_nr_bufs((void *)ring), cast))
 			return;
 		/* Something else follows the held-back unregister, which user space may or may not
 		 * have reported meanwhile: re-state the whole table as replacing what the ring
