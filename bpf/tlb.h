@@ -14,7 +14,7 @@
 struct tlb_key {
 	__u32 tgid;
 	__u16 cause; /* enum ps_tlb_cause */
-	__u16 pad;   /* 0 in the map; in flight, 1 marks a filtered-out sender */
+	__u16 pad;   /* 0 */
 };
 
 struct tlb_val {
