@@ -31,6 +31,20 @@ check_holder() {
 	fi
 }
 
+# With pinscope running: pinload pins BUFS x PAGES pages (VmPin says so) and unregisters them
+# (VmPin 0); pinscope stops and must have counted every page acquired and released. Sets pid.
+pin_then_unregister() {
+	local pages=$(($1 * $2)) out
+	start_workload pinload --bufs "$1" --pages "$2"
+	pid=$(field "$READY_LINE" pid)
+	[ "$(field "$READY_LINE" vmpin_kb)" -eq $((pages * 4)) ]
+	out=$(wl_cmd unregister)
+	[ "$(field "$out" vmpin_kb)" -eq 0 ]
+	stop_pinscope
+	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq "$pages" ]
+	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq "$pages" ]
+}
+
 @test "pins that predate pinscope: exact pages against VmPin, marked before start" {
 	start_workload pinload --bufs 4 --pages 16
 	pid=$(field "$READY_LINE" pid)
@@ -45,16 +59,9 @@ check_holder() {
 
 @test "pins made while tracing: exact, then unregister brings the holder to zero" {
 	start_pinscope report -d 300 -j
-	start_workload pinload --bufs 3 --pages 100
-	pid=$(field "$READY_LINE" pid)
-	[ "$(field "$READY_LINE" vmpin_kb)" -eq 1200 ]
-	out=$(wl_cmd unregister)
-	[ "$(field "$out" vmpin_kb)" -eq 0 ]
-	stop_pinscope
+	pin_then_unregister 3 100
 	holder "$PS_OUT" "$pid" >"$BATS_TEST_TMPDIR/h"
 	[ "$(cat "$BATS_TEST_TMPDIR/h")" = "0 0 0 io_uring pinload released False anon" ]
-	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
-	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 300 ]
 	# /proc/vmstat is global (other processes pin too): it saw at least these 300 pages.
 	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_acquired_delta']")" -ge 300 ]
 	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_released_delta']")" -ge 300 ]
@@ -67,14 +74,7 @@ check_holder() {
 	grep -q "attached pins_uring_reg_raw " "$PS_ERR"
 	grep -q "attached tlb_flush_rtp " "$PS_ERR"
 	! grep -q "attached [a-z_]*cast" "$PS_ERR"
-	start_workload pinload --bufs 2 --pages 50
-	pid=$(field "$READY_LINE" pid)
-	[ "$(field "$READY_LINE" vmpin_kb)" -eq 400 ]
-	out=$(wl_cmd unregister)
-	[ "$(field "$out" vmpin_kb)" -eq 0 ]
-	stop_pinscope
-	[ "$(json_get "$PS_OUT" "[h['acquired_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 100 ]
-	[ "$(json_get "$PS_OUT" "[h['released_pages'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 100 ]
+	pin_then_unregister 2 50
 }
 
 @test "live snapshot while pinned matches VmPin for anon, shmem file and guest_memfd memory" {
