@@ -452,6 +452,22 @@ static __always_inline void check_pinned(struct tlb_val *v, const struct flush_r
 	}
 }
 
+/* The generation of the flush this CPU's flush_tlb_info holds now (~0 if it is not known). */
+static __always_inline __u64 fti_gen(struct cpu_state *cs, bool cast)
+{
+	struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
+	__u64 gen = ~0ULL;
+
+	if (!fi)
+		return gen;
+	if (cast) {
+		fi = bpf_rdonly_cast(fi, bpf_core_type_id_kernel(struct flush_tlb_info));
+		return fi->new_tlb_gen;
+	}
+	bpf_core_read(&gen, sizeof(gen), &fi->new_tlb_gen);
+	return gen;
+}
+
 static __always_inline bool sender_wanted(const struct tlb_key *k)
 {
 	return key_wanted(k) &&
@@ -468,20 +484,23 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages, bool cas
 	if (!cs)
 		return;
 	/*
-	 * The sender's own part of the flush it just sent (between csd_function_entry(NULL) and
-	 * this event): same key, counted once as a flush.
+	 * The sender's own part of the flush it just sent (after csd_function_entry(NULL)): same
+	 * key, counted once as a flush. Unless the part returned before flushing (up to date
+	 * already: no event) and this is the next flush, which has another generation.
 	 */
 	if (cs->local_of_send && reason != R_REMOTE_SEND_IPI) {
 		cs->local_of_send = 0;
-		if (cs->send_skip)
+		if (fti_gen(cs, cast) == cs->send_gen) {
+			if (cs->send_skip)
+				return;
+			v = acc_of(&cs->send_key, NULL);
+			if (v) {
+				v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
+				if (pages != TLB_FLUSH_ALL)
+					v->c.local_pages += pages;
+			}
 			return;
-		v = acc_of(&cs->send_key, NULL);
-		if (v) {
-			v->c.reason[reason & (PS_TLB_REASONS - 1)]++;
-			if (pages != TLB_FLUSH_ALL)
-				v->c.local_pages += pages;
 		}
-		return;
 	}
 	sender_key(&r, cs, cast);
 	if (reason == R_REMOTE_SEND_IPI) {
