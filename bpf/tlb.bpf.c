@@ -241,6 +241,14 @@ static __always_inline struct tlb_val *acc_of(const struct tlb_key *k, const cha
 	a->key.pad = 0;
 	if (!kcomm || bpf_probe_read_kernel_str(a->v.comm, sizeof(a->v.comm), kcomm) < 0)
 		a->v.comm[0] = 0;
+	/*
+	 * The key's first use on the sender (the callers with a comm: task context) makes its
+	 * tlb_stats entry, so that a fold in a shootdown handler later finds it rather than
+	 * allocating in IRQ context, which can fail (and would move a target's latency samples
+	 * away from the shootdowns the sender counted under the key).
+	 */
+	if (kcomm)
+		stat_of(&a->key, a->v.comm);
 	barrier();
 	a->used = 1;
 	return &a->v;

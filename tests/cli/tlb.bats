@@ -95,6 +95,7 @@ within_5pct() {
 	[ "$(tlb_sum local_flushes mprotect)" -ge 10000 ]
 	# --tlb-sample 1: the delivery histogram holds one sample per shootdown; the handling one
 	# as many, less handler runs that return before flushing (a CPU that left the mm lazily)
+	echo "delivery samples $(tlb_sum delivery_samples mprotect), handling $(tlb_sum handling_samples mprotect)"
 	[ "$(tlb_sum delivery_samples mprotect)" -eq "$mine" ]
 	within_5pct "$(tlb_sum handling_samples mprotect)" "$mine"
 }
