@@ -257,7 +257,7 @@ bool hooks_need_kfuncs(const struct ps_choice *c, int n)
 	return false;
 }
 
-int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, const char *why)
+int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, int err, const char *why)
 {
 	int switched = 0;
 
@@ -273,7 +273,7 @@ int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, const char *why)
 		    !same_str(next->targets, im->targets) || needs_kfunc(next))
 			continue;
 		snprintf(c[i].why[k], sizeof(c[i].why[k]), "load failed: %s", why);
-		c[i].err[k] = -EACCES;
+		c[i].err[k] = err;
 		c[i].err[k + 1] = 0;
 		c[i].built[k + 1] = true;
 		snprintf(c[i].why[k + 1], sizeof(c[i].why[k + 1]), "ok");

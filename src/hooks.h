@@ -80,9 +80,9 @@ bool hooks_prog_waits_for_kvm(const struct ps_choice *c, int n, const char *prog
 /*
  * The load failed with chosen implementations that need the kfunc bpf_rdonly_cast: choose
  * instead the next implementation of the same tier and targets without it (the probe-read
- * twin), and say why in the choice. Returns how many were switched.
+ * twin), and say why (err, why) in the choice. Returns how many were switched.
  */
-int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, const char *why);
+int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, int err, const char *why);
 /* Does a chosen implementation need bpf_rdonly_cast? */
 bool hooks_need_kfuncs(const struct ps_choice *c, int n);
 

@@ -464,7 +464,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		/* A kernel may list bpf_rdonly_cast and still refuse a program using it: take the
 		 * probe-read twins rather than nothing. */
 		snprintf(why, sizeof(why), "%s: %s", what, strerror(-err));
-		if (hooks_fall_back_from_kfuncs(choices, n, why)) {
+		if (hooks_fall_back_from_kfuncs(choices, n, err, why)) {
 			ps_warn("%s: loading the programs that read with probes instead of "
 				"bpf_rdonly_cast",
 				why);

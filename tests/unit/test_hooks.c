@@ -2,6 +2,7 @@
 #include "hooks.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const struct ps_hook twins = {
@@ -39,7 +40,8 @@ UNIT_TEST(hooks_fall_back_from_kfuncs_takes_the_twin)
 	c[2].chosen = 0; /* fentry: nothing to fall back from */
 	CHECK(hooks_need_kfuncs(c, 3));
 	CHECK(hooks_prog_wanted(c, 3, "t_cast"));
-	CHECK_EQ(hooks_fall_back_from_kfuncs(c, 3, "loading: Permission denied"), 1);
+	CHECK_EQ(hooks_fall_back_from_kfuncs(c, 3, -EACCES, "loading: Permission denied"), 1);
+	CHECK_EQ(c[0].err[1], -EACCES);
 	CHECK_EQ(c[0].chosen, 2);
 	CHECK(!strcmp(c[0].why[1], "load failed: loading: Permission denied"));
 	CHECK_EQ(c[1].chosen, 0);
@@ -48,6 +50,6 @@ UNIT_TEST(hooks_fall_back_from_kfuncs_takes_the_twin)
 	CHECK(hooks_prog_wanted(c, 3, "t_raw"));
 	/* what is left needs the kfunc only where no twin exists */
 	CHECK(hooks_need_kfuncs(c, 3));
-	CHECK_EQ(hooks_fall_back_from_kfuncs(c, 3, "again"), 0);
+	CHECK_EQ(hooks_fall_back_from_kfuncs(c, 3, -EINVAL, "again"), 0);
 	CHECK(!hooks_need_kfuncs(c, 1));
 }

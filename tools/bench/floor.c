@@ -89,13 +89,12 @@ static int attach_tp(int prog_fd, const char *name)
 int main(int argc, char **argv)
 {
 	int raw = -1, tp = -1, n = 0;
+	sigset_t block, old;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: floor raw:GROUP/NAME... tp:GROUP/NAME...\n");
 		return 2;
 	}
-	sigset_t block, old;
-
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
@@ -106,7 +105,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if (!strncmp(a, "raw:", 4)) {
-			const char *name = strchr(a + 4, '/') ? strchr(a + 4, '/') + 1 : a + 4;
+			const char *slash = strchr(a + 4, '/'), *name = slash ? slash + 1 : a + 4;
 
 			if (raw < 0 && (raw = prog(BPF_PROG_TYPE_RAW_TRACEPOINT)) < 0)
 				return 1;
