@@ -369,7 +369,9 @@ struct ps_cfg {
 	/* TLB latency: a shootdown is timed when its hashed flush generation has no bit of this
 	 * mask set (0: every one; 7: 1 in 8) */
 	__u32 tlb_sample_mask;
-	__u32 pad2;
+	/* tlb_flush is not attached (the default where csd tracepoints exist: it would run on
+	 * every task switch): csd_queue_cpu starts a send, csd_function_exit ends a handler. */
+	__u32 tlb_by_csd;
 };
 
 /*
@@ -440,12 +442,16 @@ struct ps_tlb_counts {
 	__u64 kvm_kicks;       /* CPUs KVM kicked (ack_kick csd), its remote TLB flush path */
 };
 
+/* tlb_flush was not attached (no --tlb-local): local flushes, task switches and the tlb_flush
+ * reasons are not counted, only what the csd tracepoints see */
+#define PS_TLB_F_NO_LOCAL 1
+
 struct ps_ev_tlb {
 	struct ps_ev_hdr h; /* tgid, comm: the process (0 for PS_TLB_GLOBAL) */
 	__u8 kind;	    /* enum ps_tlb_kind */
-	__u8 hist;   /* PS_TLB_HIST: enum ps_tlb_hist; PS_TLB_GLOBAL: 1 if irq_tlb was read */
-	__u16 cause; /* enum ps_tlb_cause */
-	__u32 pad0;
+	__u8 hist;	   /* PS_TLB_HIST: enum ps_tlb_hist; PS_TLB_GLOBAL: 1 if irq_tlb was read */
+	__u16 cause;	   /* enum ps_tlb_cause */
+	__u32 flags;	   /* PS_TLB_GLOBAL: PS_TLB_F_* */
 	__u64 interval_ns; /* what the deltas cover */
 	union {
 		struct ps_tlb_counts c;		/* COUNTS, GLOBAL: deltas */

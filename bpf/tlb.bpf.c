@@ -7,8 +7,10 @@
  *                 csd_queue_cpu(target, flush_tlb_func, csd)   once per CPU still to flush
  *                 ipi_send_cpu / ipi_send_cpumask              only if the target's queue was empty
  *                 csd_function_entry(flush_tlb_func, NULL)     the sender's own flush, run locally
+ *                 csd_function_exit(flush_tlb_func, NULL)
  *   target CPU:   csd_function_entry(flush_tlb_func, csd)      the shootdown: /proc/interrupts TLB
  *                 tlb_flush(1 "remote shootdown" | 5 "wrong CPU")
+ *                 csd_function_exit(flush_tlb_func, csd)
  * The cause is the sender's (its syscall, or the kernel thread it is): shootdowns are counted
  * where they are queued, per target CPU, under the sender's key. The flushed mm comes from the
  * sender's per-CPU flush_tlb_info, so a flush made by khugepaged is charged to the process whose
@@ -16,16 +18,21 @@
  *
  * Latency is sampled: a flush whose generation (flush_tlb_info.new_tlb_gen, hashed) falls in
  * 1 of cfg.tlb_sample_mask + 1 is timed, on the sender when it is asked for and on the target
- * when the handler starts (delivery) and when it flushed (handling, at its tlb_flush event).
+ * when the handler starts (delivery) and when it is done (handling).
  * Both sides read the generation from the flush_tlb_info the handler reads anyway, so they agree
  * without talking; only a timed shootdown reads the sender's per-CPU state from the target (a
- * cache line the sender just wrote). csd_function_exit is not hooked: the handler's tlb_flush
- * event ends it.
+ * cache line the sender just wrote).
+ *
+ * tlb_flush fires on every switch of mm (reason 0), where any program costs the switch ~30 ns,
+ * so where the csd tracepoints exist it is attached only for --tlb-local (local flushes, task
+ * switches). Without it (cfg.tlb_by_csd) the first csd_queue_cpu of a flush starts the send and
+ * csd_function_exit ends the handler; with it, tlb_flush reasons 4 and 1/5 do, and
+ * csd_function_exit is not attached.
  *
  * Counters go to per-CPU accumulator slots, folded into a per-CPU hash keyed by (tgid, cause)
  * when a slot changes hands, and to one per-CPU array of global counters; user space reads all
  * of them every tick. Nothing goes through the ring buffer per event. tlb_flush reason 0 (task
- * switch) fires on every switch of mm: it only bumps a per-CPU counter.
+ * switch), where attached, only bumps a per-CPU counter.
  */
 #include "common.bpf.h"
 #include "tlb.h"
@@ -96,11 +103,13 @@ struct cpu_state {
 	__u64 send_gen;	     /* its flush_tlb_info.new_tlb_gen */
 	__u64 send_ts;	     /* when it was asked for: timed flushes only */
 	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
+	__u64 send_mm;	     /* cfg.tlb_by_csd: the flushed mm, with send_gen names the send */
 	__u8 send_valid;
 	__u8 send_skip;	    /* filtered out */
 	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
 	__u8 send_timed;    /* send_ts is set */
 	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
+	__u8 send_done;	    /* cfg.tlb_by_csd: its own part ran, the next queue is a new send */
 	/* Target side: inside a timed shootdown handler. */
 	__u8 handling;
 	struct tlb_key handle_key;
@@ -482,6 +491,22 @@ static __always_inline bool sender_wanted(const struct tlb_key *k)
 	       !(cfg.filter_cgroup && bpf_get_current_cgroup_id() != cfg.filter_cgroup);
 }
 
+/* This CPU sends the flush r: remember whose it is and whether it is timed. False: filtered. */
+static __always_inline bool send_begins(struct cpu_state *cs, const struct flush_req *r)
+{
+	cs->send_key = r->key;
+	cs->send_gen = r->gen;
+	cs->send_valid = 1;
+	cs->send_armed = 0;
+	cs->local_of_send = 0;
+	cs->send_done = 0;
+	cs->send_skip = !sender_wanted(&r->key);
+	cs->send_timed = !cs->send_skip && r->has_gen && gen_timed(r->gen);
+	if (cs->send_timed)
+		cs->send_ts = bpf_ktime_get_ns();
+	return !cs->send_skip;
+}
+
 /* Reasons 2, 3, 4: this CPU flushes (locally) or asks others to. */
 static __always_inline void on_flush_request(__u32 reason, __u64 pages, bool cast)
 {
@@ -512,16 +537,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages, bool cas
 	}
 	sender_key(&r, cs, cast);
 	if (reason == R_REMOTE_SEND_IPI) {
-		cs->send_key = r.key;
-		cs->send_gen = r.gen;
-		cs->send_valid = 1;
-		cs->send_armed = 0;
-		cs->local_of_send = 0;
-		cs->send_skip = !sender_wanted(&r.key);
-		cs->send_timed = !cs->send_skip && r.has_gen && gen_timed(r.gen);
-		if (cs->send_timed)
-			cs->send_ts = bpf_ktime_get_ns();
-		if (cs->send_skip)
+		if (!send_begins(cs, &r))
 			return;
 	} else if (!sender_wanted(&r.key)) {
 		return;
@@ -625,6 +641,44 @@ static __always_inline void count_shootdown(struct cpu_state *cs, const struct t
 		v->c.shootdowns++;
 }
 
+/*
+ * cfg.tlb_by_csd: the first shootdown this CPU queues for a flush starts its send (what
+ * tlb_flush reason 4 does otherwise). The other targets of the same send queue the same
+ * generation of the same mm, before this CPU runs its own part of the flush.
+ */
+static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts *g, void *csd)
+{
+	struct __call_single_data *c =
+		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
+	struct flush_tlb_info *fi;
+	struct flush_req r;
+	struct tlb_val *v;
+	__u64 mm;
+
+	cs->fti = (__u64)c->info;
+	if (!cs->fti)
+		return;
+	fi = bpf_rdonly_cast(c->info, bpf_core_type_id_kernel(struct flush_tlb_info));
+	mm = (__u64)fi->mm;
+	if (cs->send_valid && !cs->send_done && cs->send_gen == fi->new_tlb_gen &&
+	    cs->send_mm == mm)
+		return;
+	g->reason[R_REMOTE_SEND_IPI]++;
+	sender_key(&r, cs, true);
+	cs->send_mm = mm;
+	if (!send_begins(cs, &r))
+		return;
+	v = acc_of(&r.key, r.comm);
+	if (!v)
+		return;
+	v->c.reason[R_REMOTE_SEND_IPI]++;
+	if (fi->end == TLB_FLUSH_ALL)
+		v->c.full++;
+	else
+		v->c.pages += (fi->end - fi->start) >> PAGE_SHIFT;
+	check_pinned(v, &r);
+}
+
 SEC("raw_tp/csd_queue_cpu")
 int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *func, void *csd)
 {
@@ -661,7 +715,9 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 		return 0;
 	}
 	g->ipis++;
-	if (!cs->fti) {
+	if (cfg.tlb_by_csd) {
+		csd_send(cs, g, csd);
+	} else if (!cs->fti) {
 		struct __call_single_data *c =
 			bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
 		struct flush_tlb_info *fi;
@@ -773,6 +829,7 @@ int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 	/* csd NULL: the sender running its own part of the flush. */
 	if (!csd) {
 		cs->local_of_send = fn == cfg.flush_tlb_func && cs->send_valid;
+		cs->send_done = 1;
 		return 0;
 	}
 	cs->handling = 0;
@@ -782,5 +839,14 @@ int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 	}
 	g->shootdowns++;
 	shootdown_start(csd, cs);
+	return 0;
+}
+
+/* cfg.tlb_by_csd: the end of a shootdown handler, timed if its start was. */
+SEC("raw_tp/csd_function_exit")
+int BPF_PROG(tlb_csd_exit_rtp, void *func, void *csd)
+{
+	if (ready && csd && (__u64)func == cfg.flush_tlb_func)
+		on_flush_remote();
 	return 0;
 }

@@ -52,6 +52,7 @@ void agg_tlb_apply(struct agg_tlb *t, const struct ps_ev_tlb *e)
 		t->covered_ns += e->interval_ns;
 		t->last_interval_ns = e->interval_ns;
 		t->irq_valid = e->hist && (t->ticks == 0 || t->irq_valid);
+		t->no_local |= !!(e->flags & PS_TLB_F_NO_LOCAL);
 		t->ticks++;
 		break;
 	case PS_TLB_COUNTS:

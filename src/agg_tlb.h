@@ -34,6 +34,7 @@ struct agg_tlb {
 	uint64_t ticks; /* GLOBAL records seen */
 	uint64_t records;
 	bool irq_valid; /* every GLOBAL record had /proc/interrupts read */
+	bool no_local;	/* a GLOBAL record had PS_TLB_F_NO_LOCAL: local flushes not counted */
 };
 
 int agg_tlb_init(struct agg_tlb *t, size_t max_ents);

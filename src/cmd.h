@@ -24,6 +24,7 @@ struct ps_opts {
 	uint64_t buffer_bytes;	  /* --buffer-size: the BPF ring buffer, 0 = default */
 	uint64_t churn_window_ns; /* --churn-window */
 	uint32_t tlb_sample;	  /* --tlb-sample: 1 shootdown in this many is timed */
+	bool tlb_local;		  /* --tlb-local: tlb_flush too (local flushes, task switches) */
 	bool json;
 	int verbose;
 	int argc; /* positional arguments left */
@@ -61,6 +62,9 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 	"                         0: report every operation)\n"                                    \
 	"      --tlb-sample N     time 1 TLB shootdown in N for the latency histograms (power\n"   \
 	"                         of two up to 1024; default 8; counts are always exact)\n"        \
+	"      --tlb-local        count local TLB flushes and task switches too (a program on\n"   \
+	"                         every switch of mm, ~30 ns each; shootdowns are counted\n"       \
+	"                         without it)\n"                                                   \
 	"  -h, --help             this help\n"
 
 int cmd_probes(int argc, char **argv);

@@ -15,10 +15,10 @@
 #define MAX_CHOICES 64
 
 static const char usage[] =
-	"Usage: pinscope probes [-j] [-v]\n"
+	"Usage: pinscope probes [-j] [-v] [--tlb-local]\n"
 	"Detect what this kernel allows (BTF, tracefs, which BPF program types load, which\n"
 	"functions and tracepoints exist) and print, for every hook pinscope knows, the tier\n"
-	"chosen here (fentry, kprobe, tracepoint, syscall, procfs or unavailable) and why.\n"
+	"chosen here (fentry, kprobe, tracepoint, syscall, procfs, off or unavailable) and why.\n"
 	"Every answer comes from a trial load or attach on this kernel.\n\n" COMMON_HELP;
 
 static void type_line(const char *name, int err, char *buf, size_t size)
@@ -61,6 +61,18 @@ static const char *held_note(const struct ps_hook *h, const struct ps_impl *im)
 	       "when KVM creates the first VM";
 }
 
+/* The chosen implementation's targets, or why there is none. */
+static const char *target_or_why(const struct ps_choice *c)
+{
+	const struct ps_impl *im = c->chosen >= 0 ? &c->hook->impls[c->chosen] : NULL;
+
+	if (im)
+		return im->targets ? im->targets : "/proc";
+	if (c->off)
+		return c->off;
+	return c->hook->absent ? c->hook->absent : "no tier works here";
+}
+
 static void print_hooks_text(const struct ps_choice *c, int n)
 {
 	printf("\n%-17s %-8s %-11s %s\n", "HOOK", "CONCERN", "TIER", "TARGET / WHY");
@@ -68,10 +80,8 @@ static void print_hooks_text(const struct ps_choice *c, int n)
 		const struct ps_hook *h = c[i].hook;
 		const struct ps_impl *im = c[i].chosen >= 0 ? &h->impls[c[i].chosen] : NULL;
 
-		printf("%-17s %-8s %-11s %s\n", h->name, h->concern,
-		       im ? tier_name(im->tier) : "unavailable",
-		       im ? (im->targets ? im->targets : "/proc")
-			  : (h->absent ? h->absent : "no tier works here"));
+		printf("%-17s %-8s %-11s %s\n", h->name, h->concern, choice_tier(&c[i]),
+		       target_or_why(&c[i]));
 		/* The tiers tried before the chosen one say why it was not them; -v shows all. */
 		for (int t = 0; t < PS_MAX_IMPLS && h->impls[t].tier; t++) {
 			if (t == c[i].chosen && ps_verbose < 1)
@@ -125,8 +135,9 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 		json_str(j, "hook", h->name);
 		json_str(j, "concern", h->concern);
 		json_str(j, "what", h->what);
-		json_str(j, "tier",
-			 c[i].chosen >= 0 ? tier_name(h->impls[c[i].chosen].tier) : "unavailable");
+		json_str(j, "tier", choice_tier(&c[i]));
+		if (c[i].off)
+			json_str(j, "off", c[i].off);
 		if (c[i].chosen >= 0 && h->impls[c[i].chosen].progs)
 			json_str(j, "programs", h->impls[c[i].chosen].progs);
 		json_arr_begin(j, "tried");
@@ -174,6 +185,7 @@ int cmd_probes(int argc, char **argv)
 			"trial-loaded, so every tier shows EPERM");
 	l = loader_open();
 	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
+	hooks_tlb_mode(choices, n, o.tlb_local);
 	if (o.json) {
 		print_json(&k, choices, n);
 	} else {

@@ -121,6 +121,7 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 		.buffer_bytes = o->buffer_bytes,
 		.churn_window_ns = o->churn_window_ns,
 		.tlb_sample = o->tlb_sample,
+		.tlb_local = o->tlb_local,
 		.no_seed = r->no_seed,
 	};
 	struct live l = {.syms = syms};

@@ -171,6 +171,7 @@ static int run(struct top *t, const struct ps_opts *o, struct agg *a)
 		.buffer_bytes = o->buffer_bytes,
 		.churn_window_ns = o->churn_window_ns,
 		.tlb_sample = o->tlb_sample,
+		.tlb_local = o->tlb_local,
 	};
 	struct session_sink sink = {.on_tick = on_tick, .ctx = t};
 	struct view_cfg vc = {

@@ -395,6 +395,7 @@ int cmd_watch(int argc, char **argv)
 			.buffer_bytes = o.buffer_bytes,
 			.churn_window_ns = o.churn_window_ns,
 			.tlb_sample = o.tlb_sample,
+			.tlb_local = o.tlb_local,
 		};
 		struct session_sink sink = {
 			.on_event = on_event,

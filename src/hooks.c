@@ -24,6 +24,13 @@ const char *tier_name(enum ps_tier t)
 	return t < PS_TIER_MAX && names[t] ? names[t] : "?";
 }
 
+const char *choice_tier(const struct ps_choice *c)
+{
+	if (c->chosen >= 0)
+		return tier_name(c->hook->impls[c->chosen].tier);
+	return c->off ? "off" : "unavailable";
+}
+
 /* Calls fn on each comma/space separated word of list; stops at the first non-zero result. */
 static int each_word(const char *list, const char *seps, int (*fn)(const char *, void *), void *arg)
 {

@@ -48,6 +48,7 @@ struct ps_choice {
 	bool built[PS_MAX_IMPLS];
 	char why[PS_MAX_IMPLS][160];
 	char skipped[PS_MAX_IMPLS][128]; /* optional targets that failed, comma-separated */
+	const char *off; /* left out by choice (chosen -1): why, and what attaches it */
 };
 
 /* Per-concern tables, each ended by an entry with name == NULL. */
@@ -85,6 +86,17 @@ bool hooks_prog_waits_for_kvm(const struct ps_choice *c, int n, const char *prog
 int hooks_fall_back_from_kfuncs(struct ps_choice *c, int n, int err, const char *why);
 /* Does a chosen implementation need bpf_rdonly_cast? */
 bool hooks_need_kfuncs(const struct ps_choice *c, int n);
+
+/*
+ * The TLB concern's mode. Where the csd tracepoints count shootdowns, tlb.flush (tlb_flush,
+ * which runs on every switch of mm) is left out unless `local` (--tlb-local) and tlb.handled
+ * (csd_function_exit) ends the handlers instead; otherwise tlb.handled is left out. Returns
+ * true when tlb_flush is left out (struct ps_cfg.tlb_by_csd).
+ */
+bool hooks_tlb_mode(struct ps_choice *c, int n, bool local);
+
+/* The tier a choice names: the chosen implementation's, "off" or "unavailable". */
+const char *choice_tier(const struct ps_choice *c);
 
 /* Is `func` an optional target of a chosen implementation that this kernel refused? */
 bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);

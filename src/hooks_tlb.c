@@ -6,6 +6,8 @@
  */
 #include "hooks.h"
 
+#include <string.h>
+
 #define CSD_TPS	  "csd/csd_queue_cpu,csd/csd_function_entry"
 #define CSD_PROGS "tlb_csd_queue_rtp tlb_csd_entry_rtp"
 
@@ -47,6 +49,17 @@ const struct ps_hook ps_hooks_tlb[] = {
 			"(tlb_flush reason 1) with no cause and no latency; kernel-range "
 			"shootdowns "
 			"are counted, not timed (their handler has no tlb_flush event to end it)",
+	},
+	{
+		.name = "tlb.handled",
+		.concern = "tlb",
+		.what = "the end of a shootdown handler (handling latency) where tlb_flush is "
+			"not attached",
+		.impls =
+			{
+				{PS_TIER_RAW_TP, "csd/csd_function_exit", "tlb_csd_exit_rtp",
+				 "flush_tlb_func"},
+			},
 	},
 	{
 		.name = "tlb.ipi_send",
@@ -100,3 +113,36 @@ const struct ps_hook ps_hooks_tlb[] = {
 	},
 	{0},
 };
+
+static struct ps_choice *find(struct ps_choice *c, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(c[i].hook->name, name))
+			return &c[i];
+	return NULL;
+}
+
+static void leave_out(struct ps_choice *c, const char *why)
+{
+	if (!c || c->chosen < 0)
+		return;
+	c->chosen = -1;
+	c->off = why;
+}
+
+bool hooks_tlb_mode(struct ps_choice *c, int n, bool local)
+{
+	struct ps_choice *sd = find(c, n, "tlb.shootdown");
+	bool by_csd = !local && sd && sd->chosen >= 0 &&
+		      sd->hook->impls[sd->chosen].tier == PS_TIER_RAW_TP &&
+		      find(c, n, "tlb.handled") && find(c, n, "tlb.handled")->chosen >= 0;
+
+	if (by_csd)
+		leave_out(find(c, n, "tlb.flush"),
+			  "--tlb-local attaches it (local flushes, task switches): it runs on "
+			  "every switch of mm; the csd tracepoints count shootdowns without it");
+	else
+		leave_out(find(c, n, "tlb.handled"),
+			  "tlb_flush (reasons 1 and 5) ends the handlers instead");
+	return by_csd;
+}

@@ -22,6 +22,7 @@ static const struct option common[] = {
 	{"buffer-size", required_argument, NULL, 0x100},
 	{"churn-window", required_argument, NULL, 0x101},
 	{"tlb-sample", required_argument, NULL, 0x102},
+	{"tlb-local", no_argument, NULL, 0x103},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -144,6 +145,9 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 					"to 1024",
 					optarg);
 			o->tlb_sample = v;
+			break;
+		case 0x103:
+			o->tlb_local = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

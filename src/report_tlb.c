@@ -21,7 +21,7 @@ struct tlb_row {
 	const struct tlb_ent *e;
 };
 
-enum kind { K_U32, K_U64, K_STR, K_NS };
+enum kind { K_U32, K_U64, K_STR, K_NS, K_LOCAL /* u64 counted by tlb_flush only */ };
 
 struct field {
 	const char *key; /* JSON, units in the name */
@@ -43,13 +43,13 @@ static const struct field fields[] = {
 	F("requests", "REQUESTS", 9, K_U64, requests),
 	F("request_pages", "PAGES", 8, K_U64, pages),
 	F("full_flushes", "FULL", 6, K_U64, full),
-	F("local_flushes", "LOCAL", 7, K_U64, local),
+	F("local_flushes", "LOCAL", 7, K_LOCAL, local),
 	F("shootdowns", "SHOOTDOWNS", 11, K_U64, shootdowns),
 	F("flushes_on_pinned", "ON_PINNED", 10, K_U64, on_pinned),
 	F("delivery_p50_ns", "DLV_P50", 8, K_NS, dlv_p50),
 	F("delivery_p99_ns", "DLV_P99", 8, K_NS, dlv_p99),
 	F("handling_p50_ns", "HND_P50", 8, K_NS, hnd_p50),
-	F("local_pages", NULL, 0, K_U64, local_pages),
+	F("local_pages", NULL, 0, K_LOCAL, local_pages),
 	F("pages_on_pinned", NULL, 0, K_U64, on_pinned_pages),
 	F("kvm_kicks", NULL, 0, K_U64, kvm_kicks),
 	F("delivery_samples", NULL, 0, K_U64, dlv_n),
@@ -130,7 +130,8 @@ static struct tlb_row *build(struct agg *a, int *n)
 	return rows;
 }
 
-static void row_text(FILE *out, const struct tlb_row *r, bool header)
+/* no_local: tlb_flush was not attached, so K_LOCAL fields were not counted ("-", null). */
+static void row_text(FILE *out, const struct tlb_row *r, bool header, bool no_local)
 {
 	char buf[32];
 	bool first = true;
@@ -145,7 +146,9 @@ static void row_text(FILE *out, const struct tlb_row *r, bool header)
 			s = f->hdr;
 		else if (f->kind == K_U32)
 			snprintf(buf, sizeof(buf), "%" PRIu32, *AT(r, f, uint32_t));
-		else if (f->kind == K_U64)
+		else if (f->kind == K_LOCAL && no_local)
+			s = "-";
+		else if (f->kind == K_U64 || f->kind == K_LOCAL)
 			snprintf(buf, sizeof(buf), "%" PRIu64, *AT(r, f, uint64_t));
 		else if (f->kind == K_NS)
 			fmt_ns(*AT(r, f, uint64_t), buf, sizeof(buf));
@@ -157,7 +160,7 @@ static void row_text(FILE *out, const struct tlb_row *r, bool header)
 	fputc('\n', out);
 }
 
-static void row_json(struct json *j, const struct tlb_row *r)
+static void row_json(struct json *j, const struct tlb_row *r, bool no_local)
 {
 	json_obj_begin(j, NULL);
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
@@ -167,6 +170,12 @@ static void row_json(struct json *j, const struct tlb_row *r)
 		case K_U32:
 			json_u64(j, f->key, *AT(r, f, uint32_t));
 			break;
+		case K_LOCAL:
+			if (no_local) {
+				json_null(j, f->key);
+				break;
+			}
+			/* fall through */
 		case K_U64:
 			json_u64(j, f->key, *AT(r, f, uint64_t));
 			break;
@@ -234,11 +243,17 @@ void report_tlb_text(FILE *out, struct agg *a)
 		" CPUs targeted, %" PRIu64 " IPIs sent, %" PRIu64 " remote shootdowns handled\n",
 		(double)t->covered_ns / NSEC_PER_SEC, tlb_requests(g), U(g->ipis), U(g->hw_ipis),
 		shootdowns(g));
-	fprintf(out,
-		"  local flushes %" PRIu64 ", task switches %" PRIu64 ", wrong-CPU %" PRIu64
-		", kernel-range shootdowns %" PRIu64 ", KVM vCPU kicks %" PRIu64 "\n",
-		tlb_local(g), U(g->reason[0]), U(g->reason[5]), U(g->kernel_flushes),
-		U(g->kvm_kicks));
+	if (t->no_local)
+		fprintf(out,
+			"  kernel-range shootdowns %" PRIu64 ", KVM vCPU kicks %" PRIu64
+			"; local flushes and task switches not counted (--tlb-local counts them)\n",
+			U(g->kernel_flushes), U(g->kvm_kicks));
+	else
+		fprintf(out,
+			"  local flushes %" PRIu64 ", task switches %" PRIu64 ", wrong-CPU %" PRIu64
+			", kernel-range shootdowns %" PRIu64 ", KVM vCPU kicks %" PRIu64 "\n",
+			tlb_local(g), U(g->reason[0]), U(g->reason[5]), U(g->kernel_flushes),
+			U(g->kvm_kicks));
 	if (t->irq_valid)
 		fprintf(out,
 			"/proc/interrupts TLB over the same window: %" PRIu64
@@ -250,9 +265,9 @@ void report_tlb_text(FILE *out, struct agg *a)
 	else
 		fprintf(out, "/proc/interrupts TLB: not read (no TLB row on this machine)\n");
 	fputc('\n', out);
-	row_text(out, NULL, true);
+	row_text(out, NULL, true, t->no_local);
 	for (int i = 0; i < n && i < TEXT_ROWS; i++)
-		row_text(out, &rows[i], false);
+		row_text(out, &rows[i], false, t->no_local);
 	if (n > TEXT_ROWS)
 		fprintf(out, "(%d more rows: -j lists them all)\n", n - TEXT_ROWS);
 	if (!n)
@@ -277,7 +292,16 @@ void report_tlb_text(FILE *out, struct agg *a)
 	free(rows);
 }
 
-static void global_json(struct json *j, const char *key, const struct ps_tlb_counts *g)
+static void json_local(struct json *j, const char *key, uint64_t v, bool no_local)
+{
+	if (no_local)
+		json_null(j, key);
+	else
+		json_u64(j, key, v);
+}
+
+static void global_json(struct json *j, const char *key, const struct ps_tlb_counts *g,
+			bool no_local)
 {
 	json_obj_begin(j, key);
 	json_u64(j, "requests", tlb_requests(g));
@@ -287,10 +311,11 @@ static void global_json(struct json *j, const char *key, const struct ps_tlb_cou
 	json_u64(j, "ipis_sent", g->hw_ipis);
 	json_u64(j, "shootdowns", shootdowns(g));
 	json_str(j, "shootdowns_counted_on", shootdowns_source(g));
-	json_u64(j, "local_flushes", tlb_local(g));
-	json_u64(j, "task_switch_flushes", g->reason[0]);
-	json_u64(j, "remote_shootdown_events", g->reason[1]);
-	json_u64(j, "wrong_cpu_events", g->reason[5]);
+	json_bool(j, "local_counted", !no_local);
+	json_local(j, "local_flushes", tlb_local(g), no_local);
+	json_local(j, "task_switch_flushes", g->reason[0], no_local);
+	json_local(j, "remote_shootdown_events", g->reason[1], no_local);
+	json_local(j, "wrong_cpu_events", g->reason[5], no_local);
 	json_u64(j, "kernel_range_shootdowns", g->kernel_flushes);
 	json_u64(j, "kvm_kicks", g->kvm_kicks);
 	json_u64(j, "irq_tlb_delta", g->irq_tlb);
@@ -310,11 +335,11 @@ void report_tlb_json(struct json *j, struct agg *a)
 	rows = build(a, &n);
 	json_obj_begin(j, "tlb");
 	json_u64(j, "covered_ns", t->covered_ns);
-	global_json(j, "global", &t->global);
+	global_json(j, "global", &t->global, t->no_local);
 	json_str(j, "irq_agreement", tlb_agreement(t));
 	json_arr_begin(j, "rows");
 	for (int i = 0; rows && i < n; i++)
-		row_json(j, &rows[i]);
+		row_json(j, &rows[i], t->no_local);
 	json_arr_end(j);
 	json_null(j, "gup_fast_overlap");
 	json_u64(j, "table_overflow", t->ents.overflow);
@@ -349,11 +374,10 @@ void report_tlb_top_line(FILE *out, struct agg *a)
 
 	if (!t->ticks)
 		return;
-	fprintf(out,
-		"tlb: requests %.0f/s  targeted %.0f/s  shootdowns %.0f/s (irq TLB %.0f/s)  "
-		"local %.0f/s",
-		tlb_requests(g) / s, g->ipis / s, shootdowns(g) / s, g->irq_tlb / s,
-		tlb_local(g) / s);
+	fprintf(out, "tlb: requests %.0f/s  targeted %.0f/s  shootdowns %.0f/s (irq TLB %.0f/s)",
+		tlb_requests(g) / s, g->ipis / s, shootdowns(g) / s, g->irq_tlb / s);
+	if (!t->no_local)
+		fprintf(out, "  local %.0f/s", tlb_local(g) / s);
 	b = busiest_last(t);
 	if (b && (b->last.shootdowns || tlb_requests(&b->last)))
 		fprintf(out, "  top: pid %" PRIu32 " %s %s", b->tgid, b->comm[0] ? b->comm : "-",
@@ -371,7 +395,7 @@ void report_tlb_top_json(struct json *j, struct agg *a)
 	}
 	json_obj_begin(j, "tlb");
 	json_u64(j, "interval_ns", t->last_interval_ns);
-	global_json(j, "interval", &t->last_global);
-	global_json(j, "total", &t->global);
+	global_json(j, "interval", &t->last_global, t->no_local);
+	global_json(j, "total", &t->global, t->no_local);
 	json_obj_end(j);
 }

@@ -418,11 +418,11 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		goto out;
 	loader_ring_size(r.l, o->buffer_bytes);
 	n = hooks_choose_first(&k, loader_has_prog, choices, MAX_CHOICES);
+	cfg.tlb_by_csd = hooks_tlb_mode(choices, n, o->tlb_local);
 	for (int i = 0; i < n; i++) {
 		const struct ps_choice *c = &choices[i];
 
-		ps_info(1, "%-16s %s", c->hook->name,
-			c->chosen >= 0 ? tier_name(c->hook->impls[c->chosen].tier) : "unavailable");
+		ps_info(1, "%-16s %s", c->hook->name, choice_tier(c));
 	}
 	cfg.self_tgid = getpid();
 	cfg.filter_tgid = o->pid;
@@ -499,7 +499,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	emit_mark(&r, PS_MARK_READY);
 	/* Seeding reads its own records back from the ring: give it a second, not forever. */
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
-	r.tlb = tlb_poll_new(r.l);
+	r.tlb = tlb_poll_new(r.l, !cfg.tlb_by_csd);
 	tlb_poll_start(r.tlb, a);
 	r.churn = churn_poll_new(r.l, o->churn_window_ns, cfg.churn_hz);
 	pr = pageref_poll_new(r.l);

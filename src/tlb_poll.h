@@ -16,8 +16,9 @@ struct tlb_poll;
 
 typedef void (*tlb_emit_fn)(void *ctx, union ps_event *e);
 
-/* NULL when the TLB programs are not loaded (then the other calls do nothing). */
-struct tlb_poll *tlb_poll_new(const struct loader *l);
+/* NULL when the TLB programs are not loaded (then the other calls do nothing). `local`:
+ * tlb_flush is attached, so local flushes and task switches are counted (hooks_tlb_mode). */
+struct tlb_poll *tlb_poll_new(const struct loader *l, bool local);
 /* The baseline: call once counting has started (after loader_ready). */
 void tlb_poll_start(struct tlb_poll *p, struct agg *a);
 void tlb_poll_tick(struct tlb_poll *p, struct agg *a, tlb_emit_fn emit, void *ctx);

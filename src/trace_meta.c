@@ -150,8 +150,7 @@ void trace_meta_set_tiers(struct trace_meta *m, const struct ps_choice *c, int n
 
 	m->tiers[0] = 0;
 	for (int i = 0; i < n && off < sizeof(m->tiers); i++) {
-		const char *t = c[i].chosen >= 0 ? tier_name(c[i].hook->impls[c[i].chosen].tier)
-						 : "unavailable";
+		const char *t = choice_tier(&c[i]);
 
 		off += snprintf(m->tiers + off, sizeof(m->tiers) - off, "%s%s=%s", off ? " " : "",
 				c[i].hook->name, t);

@@ -22,6 +22,7 @@ pins_kprobe
 pins_raw_tp
 pins_syscall
 tlb_report
+tlb_report_local
 "
 
 # The kernel file systems the tools need are mounted.
@@ -286,14 +287,16 @@ t_pins_syscall() { pins_at_tier syscall; }
 # The TLB programs load on this kernel and count tlbload's shootdowns against the TLB row of
 # /proc/interrupts over pinscope's own window: on 6.12 through the csd tracepoints (within 5%);
 # 6.1 has tlb_flush alone, whose reasons 1 and 5 miss handler runs that return early (a CPU
-# that left the mm), so there the count is a lower bound (at least 80%).
-t_tlb_report() {
-	need_cmd pinscope
-	need_cmd tlbload
-	run_pinscope_bg ps report -d 300 -j --no-seed -v
+# that left the mm), so there the count is a lower bound (at least 80%). The shootdowns are
+# charged to tlbload's pid and to mprotect; with --tlb-sample 1 every one charged to it is
+# timed where the csd tracepoints exist. By default (6.12) tlb_flush is not attached and local
+# flushes are not counted; tlb_report_local attaches it with --tlb-local.
+tlb_run() { # tlb_run PINSCOPE-OPTIONS...: sets G (the global object), ROW (tlbload's mprotect row)
+	run_pinscope_bg ps report -d 300 -j --no-seed -v --tlb-sample 1 "$@"
 	wait_for_line ps 'pinscope: ready'
 	run_bg tlbload tlbload --iters 2000
 	wait_for_line tlbload '^ready '
+	pid=$(field "$LINE" pid)
 	send tlbload go
 	wait_for_line tlbload '^done '
 	assert_gt "tlbload's /proc/interrupts TLB delta" "$(field "$LINE" tlb_ipi_delta)" 0
@@ -301,18 +304,53 @@ t_tlb_report() {
 	stop_bg tlbload
 	kill -INT "$(bg_pid ps)"
 	stop_bg ps 30
-	g=$(grep -o '"global":{[^}]*}' "$W/ps.out") || fail "no TLB section"
-	ours=$(echo "$g" | grep -o '"shootdowns":[0-9]*' | cut -d: -f2)
-	irq=$(echo "$g" | grep -o '"irq_tlb_delta":[0-9]*' | cut -d: -f2)
-	on=$(echo "$g" | grep -o '"shootdowns_counted_on":"[a-z_]*"' | cut -d'"' -f4)
-	echo "# $PSTEST_NAME: pinscope $ours remote shootdowns (counted on $on), /proc/interrupts $irq"
+	G=$(grep -o '"global":{[^}]*}' "$W/ps.out") || fail "no TLB section"
+	ROW=$(grep -o "{\"pid\":$pid,\"comm\":\"tlbload\",\"cause\":\"mprotect\"[^{}]*" "$W/ps.out") ||
+		fail "no row of pid $pid tlbload mprotect"
+	ours=$(json_val "$G" shootdowns)
+	irq=$(json_val "$G" irq_tlb_delta)
+	on=$(json_val "$G" shootdowns_counted_on)
+	mine=$(json_val "$ROW" shootdowns)
+	dlv=$(json_val "$ROW" delivery_samples)
+	hnd=$(json_val "$ROW" handling_samples)
+	echo "# $PSTEST_NAME: pinscope $ours remote shootdowns (counted on $on), /proc/interrupts $irq; tlbload mprotect $mine, timed $dlv delivery, $hnd handling; local flushes $(json_val "$ROW" local_flushes)"
 	assert_gt "/proc/interrupts TLB delta in pinscope's window" "$irq" 0
 	[ "$ours" -le "$irq" ] || fail "pinscope counted $ours shootdowns, /proc/interrupts $irq"
 	if [ "$on" = csd ]; then
 		[ $((ours * 20)) -ge $((irq * 19)) ] || fail "$ours is not within 5% of $irq"
+		# tlbload makes nearly all of them; every one charged to it is timed
+		[ $((mine * 10)) -ge $((ours * 9)) ] || fail "tlbload mprotect has $mine of $ours"
+		assert_eq "delivery samples (--tlb-sample 1)" "$dlv" "$mine"
+		[ "$hnd" -le "$dlv" ] && [ $((hnd * 20)) -ge $((dlv * 19)) ] ||
+			fail "$hnd handling samples, $dlv delivery"
 	else
 		[ $((ours * 10)) -ge $((irq * 8)) ] || fail "$ours is below 80% of $irq"
 	fi
+}
+
+t_tlb_report() {
+	need_cmd pinscope
+	need_cmd tlbload
+	tlb_run
+	if [ "$on" = csd ]; then
+		assert_eq "local flushes counted by default" "$(json_val "$G" local_counted)" false
+		assert_eq "tlbload's local flushes" "$(json_val "$ROW" local_flushes)" null
+	else
+		assert_eq "local flushes counted (tlb_flush is all there is)" \
+			"$(json_val "$G" local_counted)" true
+	fi
+}
+
+t_tlb_report_local() {
+	need_cmd pinscope
+	need_cmd tlbload
+	pinscope probes | grep -q '^tlb.shootdown .*csd/csd_queue_cpu' ||
+		skip "no csd tracepoints: tlb_flush is attached anyway (tlb_report)"
+	tlb_run --tlb-local
+	assert_eq "local flushes counted" "$(json_val "$G" local_counted)" true
+	# every RW->R mprotect flushes tlbload's own CPU at least
+	assert_gt "tlbload's local flushes" "$(json_val "$ROW" local_flushes)" 1999
+	assert_gt "task switches" "$(json_val "$G" task_switch_flushes)" 0
 }
 
 pstest_main "$@"

@@ -12,7 +12,7 @@
 #   BENCH_PAIRS [10]        rounds; each runs every mode once, in an order that rotates and reverses
 #   BENCH_SECONDS [3]       length of one untraced run (iterations are calibrated to it)
 #   BENCH_WORKLOADS [uring tlb sched pinstorm pinpace]
-#   BENCH_MODES [base floor live record bpftrace]
+#   BENCH_MODES [base floor live local record bpftrace]
 #   BENCH_CPU [1]           CPU for pinload and for both ends of perf bench sched pipe
 #   BENCH_IDLE_MAX [0.25]   busy CPU cores (all processes) below which the machine counts as idle
 #   BENCH_IDLE_SAMPLE [0.5] seconds over which that is measured before every run

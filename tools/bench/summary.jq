@@ -88,6 +88,14 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 			 value: (if $l.bpf_ns_per_op > 0 then $b.bpf_ns_per_op / $l.bpf_ns_per_op else null end),
 			 met: ($l.bpf_ns_per_op == 0 or $b.bpf_ns_per_op / $l.bpf_ns_per_op >= 10)}
 		 else empty end),
+		(mode($s; "local") // null) as $x |
+		(if $x then {target: "\($s.workload): (information) pinscope live --tlb-local slowdown (tlb_flush attached, as in the bpftrace script)",
+			value: $x.slowdown_pct, met: null}
+		 else empty end),
+		(if $x and $b and ($x.slowdown_pct // 0) > 0 then
+			{target: "\($s.workload): (information) bpftrace slowdown / pinscope live --tlb-local's",
+			 value: ($b.slowdown_pct / $x.slowdown_pct), met: null}
+		 else empty end),
 		(if $l and $b then {target: "\($s.workload): bpftrace slowdown >= 10x pinscope live's",
 			value: (if ($l.slowdown_pct // 0) > 0 then $b.slowdown_pct / $l.slowdown_pct
 				else null end),
