@@ -69,7 +69,8 @@ pin_then_unregister() {
 
 @test "a refused bpf_rdonly_cast program falls back to its probe-read twin, counts still exact" {
 	grep -qw bpf_rdonly_cast /proc/kallsyms || skip "no bpf_rdonly_cast here: the twins are chosen anyway"
-	PINSCOPE_FAULT=cast-load start_pinscope report -d 300 -j
+	# --tlb-local: tlb_flush's programs have twins too
+	PINSCOPE_FAULT=cast-load start_pinscope report -d 300 -j --tlb-local
 	grep -q "^pinscope: warning: loading BPF programs (PINSCOPE_FAULT=cast-load): Permission denied: loading the programs that read with probes instead of bpf_rdonly_cast$" "$PS_ERR"
 	grep -q "attached pins_uring_reg_raw " "$PS_ERR"
 	grep -q "attached tlb_flush_rtp " "$PS_ERR"

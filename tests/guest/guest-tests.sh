@@ -294,12 +294,13 @@ t_pins_syscall() { pins_at_tier syscall; }
 tlb_run() { # tlb_run PINSCOPE-OPTIONS...: sets G (the global object), ROW (tlbload's mprotect row)
 	run_pinscope_bg ps report -d 300 -j --no-seed -v --tlb-sample 1 "$@"
 	wait_for_line ps 'pinscope: ready'
-	run_bg tlbload tlbload --iters 2000
+	run_bg tlbload tlbload --iters 10000
 	wait_for_line tlbload '^ready '
 	pid=$(field "$LINE" pid)
 	send tlbload go
 	wait_for_line tlbload '^done '
-	assert_gt "tlbload's /proc/interrupts TLB delta" "$(field "$LINE" tlb_ipi_delta)" 0
+	tl=$(field "$LINE" tlb_ipi_delta)
+	assert_gt "tlbload's /proc/interrupts TLB delta" "$tl" 0
 	send tlbload exit
 	stop_bg tlbload
 	kill -INT "$(bg_pid ps)"
@@ -318,8 +319,10 @@ tlb_run() { # tlb_run PINSCOPE-OPTIONS...: sets G (the global object), ROW (tlbl
 	[ "$ours" -le "$irq" ] || fail "pinscope counted $ours shootdowns, /proc/interrupts $irq"
 	if [ "$on" = csd ]; then
 		[ $((ours * 20)) -ge $((irq * 19)) ] || fail "$ours is not within 5% of $irq"
-		# tlbload makes nearly all of them; every one charged to it is timed
-		[ $((mine * 10)) -ge $((ours * 9)) ] || fail "tlbload mprotect has $mine of $ours"
+		# its mprotects made those of its loop (/proc/interrupts around the loop; its exit
+		# and other processes make a few more in pinscope's window); every one is timed
+		[ "$mine" -le "$tl" ] && [ $((mine * 10)) -ge $((tl * 9)) ] ||
+			fail "tlbload mprotect has $mine, /proc/interrupts over its loop $tl"
 		assert_eq "delivery samples (--tlb-sample 1)" "$dlv" "$mine"
 		[ "$hnd" -le "$dlv" ] && [ $((hnd * 20)) -ge $((dlv * 19)) ] ||
 			fail "$hnd handling samples, $dlv delivery"
@@ -349,7 +352,7 @@ t_tlb_report_local() {
 	tlb_run --tlb-local
 	assert_eq "local flushes counted" "$(json_val "$G" local_counted)" true
 	# every RW->R mprotect flushes tlbload's own CPU at least
-	assert_gt "tlbload's local flushes" "$(json_val "$ROW" local_flushes)" 1999
+	assert_gt "tlbload's local flushes" "$(json_val "$ROW" local_flushes)" 9999
 	assert_gt "task switches" "$(json_val "$G" task_switch_flushes)" 0
 }
 
