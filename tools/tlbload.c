@@ -5,6 +5,8 @@
  * Thread A (the main thread, CPU 0) changes mappings; thread B (CPU 1) runs in the same mm the
  * whole time, so every change that needs a flush must interrupt CPU 1. The TLB row of
  * /proc/interrupts, read just before and just after, is printed beside the number of syscalls.
+ * --pin registers the changed memory as an io_uring fixed buffer first (a FOLL_LONGTERM pin), so
+ * that every flush is one over a pinned range.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "uapi_compat.h"
 
 #define NAME	 "tlbload"
 #define MAX_CPUS 1024
@@ -37,6 +42,8 @@ struct tlbload {
 	unsigned long iters;
 	unsigned long pages;
 	bool loop;
+	bool pin;
+	int ring_fd; /* --pin: the ring holding mem as its fixed buffer */
 
 	size_t len;
 	char *mem; /* what thread A changes */
@@ -62,6 +69,8 @@ static void usage(FILE *f)
 		   "  --op mprotect|munmap|madvise  what each iteration does (default mprotect)\n"
 		   "  --pages P                     pages per operation (default 1)\n"
 		   "  --loop                        benchmark: run at once, no stdin, exit\n"
+		   "  --pin                         pin the memory first (io_uring fixed buffer;\n"
+		   "                                mprotect only)\n"
 		   "  --help                        this text\n"
 		   "commands on stdin: go exit\n");
 }
@@ -176,6 +185,16 @@ static void setup(struct tlbload *t)
 		die("madvise MADV_NOHUGEPAGE", errno);
 	touch_pages(t->mem, t->len, page_size);
 	touch_pages(t->own, page_size, page_size);
+	if (t->pin) {
+		struct io_uring_params p = {0};
+		struct iovec iov = {.iov_base = t->mem, .iov_len = t->len};
+
+		t->ring_fd = sys_io_uring_setup(1, &p);
+		if (t->ring_fd < 0)
+			die("io_uring_setup", errno);
+		if (sys_io_uring_register(t->ring_fd, IORING_REGISTER_BUFFERS, &iov, 1))
+			die("IORING_REGISTER_BUFFERS", errno);
+	}
 
 	pin_to_cpu(CPU_A, "thread A");
 	t->tid_a = gettid();
@@ -299,9 +318,13 @@ static void command_loop(struct tlbload *t)
 static void parse_args(struct tlbload *t, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"iters", required_argument, NULL, 'i'}, {"op", required_argument, NULL, 'o'},
-		{"pages", required_argument, NULL, 'p'}, {"loop", no_argument, NULL, 'l'},
-		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
+		{"iters", required_argument, NULL, 'i'},
+		{"op", required_argument, NULL, 'o'},
+		{"pages", required_argument, NULL, 'p'},
+		{"loop", no_argument, NULL, 'l'},
+		{"pin", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -326,6 +349,9 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 		case 'l':
 			t->loop = true;
 			break;
+		case 'P':
+			t->pin = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -336,6 +362,8 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument", argv[optind]);
+	if (t->pin && t->op != OP_MPROTECT)
+		usage_error("--pin goes with --op mprotect only", op_names[t->op]);
 }
 
 int main(int argc, char **argv)
@@ -345,9 +373,10 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(&t, argc, argv);
 	setup(&t);
-	printf("ready pid=%d tid_a=%d tid_b=%d cpus=%d,%d op=%s iters=%lu pages=%lu addr=%p\n",
+	printf("ready pid=%d tid_a=%d tid_b=%d cpus=%d,%d op=%s iters=%lu pages=%lu addr=%p "
+	       "pinned=%d\n",
 	       (int)getpid(), (int)t.tid_a, (int)t.tid_b, CPU_A, CPU_B, op_names[t.op], t.iters,
-	       t.pages, (void *)t.mem);
+	       t.pages, (void *)t.mem, t.pin);
 	if (t.loop)
 		run(&t);
 	else

@@ -23,6 +23,7 @@ pins_raw_tp
 pins_syscall
 tlb_report
 tlb_report_local
+tlb_pinned
 "
 
 # The kernel file systems the tools need are mounted.
@@ -354,6 +355,37 @@ t_tlb_report_local() {
 	# every RW->R mprotect flushes tlbload's own CPU at least
 	assert_gt "tlbload's local flushes" "$(json_val "$ROW" local_flushes)" 9999
 	assert_gt "task switches" "$(json_val "$G" task_switch_flushes)" 0
+}
+
+# Flushes over a pinned range: tlbload --pin holds its page as an io_uring fixed buffer, so
+# every shootdown it sends flushes pinned memory. pinscope learns the range from the pins
+# concern (its -v line says so) and checks each send against it in BPF: without --tlb-local
+# that check is made where the first shootdown of a flush is queued (csd_queue_cpu).
+t_tlb_pinned() {
+	need_cmd pinscope
+	need_cmd tlbload
+	run_pinscope_bg ps report -d 300 -j --no-seed -v -i 0.2
+	wait_for_line ps 'pinscope: ready'
+	run_bg tlbload tlbload --iters 10000 --pin
+	wait_for_line tlbload '^ready '
+	pid=$(field "$LINE" pid)
+	assert_eq "tlbload pinned its page" "$(field "$LINE" pinned)" 1
+	wait_for_line ps "tlb: counting flushes over 1 pinned range\\(s\\) of pid $pid\$"
+	send tlbload go
+	wait_for_line tlbload '^done '
+	send tlbload exit
+	stop_bg tlbload
+	kill -INT "$(bg_pid ps)"
+	stop_bg ps 30
+	ROW=$(grep -o "{\"pid\":$pid,\"comm\":\"tlbload\",\"cause\":\"mprotect\"[^{}]*" "$W/ps.out") ||
+		fail "no row of pid $pid tlbload mprotect"
+	req=$(json_val "$ROW" requests)
+	on=$(json_val "$ROW" flushes_on_pinned)
+	echo "# $PSTEST_NAME: tlbload mprotect: $req requests, $on over the pinned range ($(json_val "$ROW" pages_on_pinned) pages), $(json_val "$ROW" shootdowns) shootdowns"
+	assert_gt "requests" "$req" 0
+	# every flush tlbload sends is of its one pinned page
+	assert_eq "flushes over the pinned range" "$on" "$req"
+	assert_eq "pages over the pinned range" "$(json_val "$ROW" pages_on_pinned)" "$req"
 }
 
 pstest_main "$@"
