@@ -383,9 +383,15 @@ t_tlb_pinned() {
 	on=$(json_val "$ROW" flushes_on_pinned)
 	echo "# $PSTEST_NAME: tlbload mprotect: $req requests, $on over the pinned range ($(json_val "$ROW" pages_on_pinned) pages), $(json_val "$ROW" shootdowns) shootdowns"
 	assert_gt "requests" "$req" 0
-	# every flush tlbload sends is of its one pinned page
-	assert_eq "flushes over the pinned range" "$on" "$req"
-	assert_eq "pages over the pinned range" "$(json_val "$ROW" pages_on_pinned)" "$req"
+	# one page each time: its one pinned page
+	assert_eq "pages over the pinned range" "$(json_val "$ROW" pages_on_pinned)" "$on"
+	if [ "$(json_val "$ROW" local_flushes)" = null ]; then
+		# every flush tlbload sends is of its pinned page
+		assert_eq "flushes over the pinned range" "$on" "$req"
+	else
+		# 6.1: tlb_flush is attached, so its local flushes of the page count too
+		[ "$on" -ge $((req + 10000)) ] || fail "$on flushes over the pinned range: fewer than $req sent + 10000 local"
+	fi
 }
 
 pstest_main "$@"
