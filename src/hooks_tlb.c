@@ -132,17 +132,16 @@ static void leave_out(struct ps_choice *c, const char *why)
 
 bool hooks_tlb_mode(struct ps_choice *c, int n, bool local)
 {
-	struct ps_choice *sd = find(c, n, "tlb.shootdown");
+	struct ps_choice *sd = find(c, n, "tlb.shootdown"), *handled = find(c, n, "tlb.handled");
 	bool by_csd = !local && sd && sd->chosen >= 0 &&
-		      sd->hook->impls[sd->chosen].tier == PS_TIER_RAW_TP &&
-		      find(c, n, "tlb.handled") && find(c, n, "tlb.handled")->chosen >= 0;
+		      sd->hook->impls[sd->chosen].tier == PS_TIER_RAW_TP && handled &&
+		      handled->chosen >= 0;
 
 	if (by_csd)
 		leave_out(find(c, n, "tlb.flush"),
 			  "--tlb-local attaches it (local flushes, task switches): it runs on "
 			  "every switch of mm; the csd tracepoints count shootdowns without it");
 	else
-		leave_out(find(c, n, "tlb.handled"),
-			  "tlb_flush (reasons 1 and 5) ends the handlers instead");
+		leave_out(handled, "tlb_flush (reasons 1 and 5) ends the handlers instead");
 	return by_csd;
 }
