@@ -162,7 +162,8 @@ run_one() {
 		counts=$(tracer_counts "$mode" "$dir") || counts=null
 		[ -n "$counts" ] || counts=null
 	fi
-	if ! read -r ops ns < <(wl_parse "$w" "$dir/workload.out"); then
+	ipis=
+	if ! read -r ops ns ipis < <(wl_parse "$w" "$dir/workload.out"); then
 		err+="${err:+; }no result in the workload's output: $(tail -n 1 "$dir/workload.out")"
 		ops=0 ns=0
 	fi
@@ -175,7 +176,8 @@ run_one() {
 		--argjson t1 "[${tcpu1[0]},${tcpu1[1]},${tcpu1[2]}]" --argjson hwm "$hwm" \
 		--argjson rss "$rss" --argjson busy "$((busy1 - busy0))" --argjson steal "$((steal1 - steal0))" \
 		--arg idle "$idle" --arg l0 "$l0" --arg l1 "$(loadavg1)" --arg err "$err" \
-		--argjson pins "$((pins1 - pins0))" --argjson own "$(wl_pins_per_op "$w")" '
+		--argjson pins "$((pins1 - pins0))" --argjson own "$(wl_pins_per_op "$w")" \
+		--argjson ipis "${ipis:-null}" '
 		($idle | split(" ")) as $i | ($rs.wall_ns // 0) as $wall |
 		(if $mode == "base" then null else
 			{cpu_ns: ($t1[0] - $t0[0]), user_ns: ($t1[1] - $t0[1]), sys_ns: ($t1[2] - $t0[2]),
@@ -183,6 +185,7 @@ run_one() {
 		{workload: $w, mode: $mode, round: $r, position: $pos, iterations: $iters,
 		 warmup_iterations: $warm,
 		 ops: $ops, ns: $ns, ops_per_s: (if $ns > 0 then $ops * 1e9 / $ns else null end),
+		 ipis: $ipis,
 		 workload_cpu_ns: (($rs.user_ns // 0) + ($rs.sys_ns // 0)), wall_ns: $wall,
 		 tracer: $tr,
 		 load: {idle_busy_cores_before: ($i[0] | tonumber), idle_wait_s: ($i[1] | tonumber),

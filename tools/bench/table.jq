@@ -36,7 +36,7 @@ def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else
 	elif .target | test("lost") then "\(.value) lost in runs up to \(.max_events_per_s | int) events/s; \(
 		.lost_above) lost (counted) in \(.runs_above) runs above 1 M/s"
 	elif .value == null then "-"
-	else (.value | fix(2)) end)";
+	else (.value | fix(2)) end)\(if (.note // "") | startswith("not judged") then " (\(.note))" else "" end)";
 
 if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |

@@ -60,7 +60,8 @@ wl_cmd() {
 	esac
 }
 
-# "ops ns" from the workload's own output FILE; ops are wl_unit operations.
+# "ops ns [ipis]" from the workload's own output FILE; ops are wl_unit operations; ipis (tlb
+# only): the TLB shootdown IPIs the workload saw in /proc/interrupts over its loop.
 wl_parse() {
 	local name=$1 file=$2
 	case $name in
@@ -74,7 +75,7 @@ wl_parse() {
 		;;
 	tlb)
 		awk '$1 == "done" { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-			print v["ops"], v["ns"]; found = 1 } END { exit !found }' "$file"
+			print v["ops"], v["ns"], v["tlb_ipi_delta"]; found = 1 } END { exit !found }' "$file"
 		;;
 	sched)
 		awk '/pipe operations/ { ops = $3 } /Total time:/ { ns = $3 * 1e9 }
