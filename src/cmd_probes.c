@@ -6,8 +6,10 @@
 #include "kfeat.h"
 #include "loader.h"
 #include "log.h"
+#include "session.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +21,10 @@ static const char usage[] =
 	"Detect what this kernel allows (BTF, tracefs, which BPF program types load, which\n"
 	"functions and tracepoints exist) and print, for every hook pinscope knows, the tier\n"
 	"chosen here (fentry, kprobe, tracepoint, syscall, procfs, off or unavailable) and why.\n"
-	"Every answer comes from a trial load or attach on this kernel.\n\n" COMMON_HELP;
+	"Every answer comes from a trial load or attach on this kernel; last, the chosen\n"
+	"programs are loaded through the verifier and attached as a session would (inert:\n"
+	"nothing runs until a session starts), and a refusal is shown where it "
+	"happened.\n\n" COMMON_HELP;
 
 static void type_line(const char *name, int err, char *buf, size_t size)
 {
@@ -96,7 +101,29 @@ static void print_hooks_text(const struct ps_choice *c, int n)
 	}
 }
 
-static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int n)
+/* The trial load of every chosen program: its result and what it is. */
+struct load_result {
+	bool tried;
+	int err;
+	int attached;
+	char what[160];
+};
+
+static void load_text(const struct load_result *r)
+{
+	if (!r->tried)
+		printf("load: not tried (not privileged, or no BTF)\n");
+	else if (r->err)
+		printf("load: failed: %s: %s\n", r->what, strerror(-r->err));
+	else
+		printf("load: ok: the chosen programs passed the verifier; %d attached (inert "
+		       "until "
+		       "a session starts)\n",
+		       r->attached);
+}
+
+static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int n,
+		       const struct load_result *r)
 {
 	struct json *j = json_new(stdout);
 	char why[96];
@@ -163,13 +190,44 @@ static void print_json(const struct ps_kfeat *k, const struct ps_choice *c, int 
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_obj_begin(j, "load");
+	json_bool(j, "tried", r->tried);
+	json_bool(j, "ok", r->tried && !r->err);
+	json_u64(j, "attached", (uint64_t)r->attached);
+	if (r->err)
+		json_str(j, "why", r->what);
+	json_obj_end(j);
 	json_obj_end(j);
 	json_free(j);
+}
+
+/* Load the chosen programs as a session with options o would (falling back to the probe-read
+ * twins where a bpf_rdonly_cast program is refused, which the choices then show). */
+static void trial_load(struct loader **l, const struct ps_opts *o, struct ps_kfeat *k,
+		       struct ps_choice *c, int n, bool by_csd, struct load_result *r)
+{
+	struct session_opts so = {.buffer_bytes = o->buffer_bytes,
+				  .churn_window_ns = o->churn_window_ns,
+				  .tlb_sample = o->tlb_sample,
+				  .tlb_local = o->tlb_local};
+	struct ps_cfg cfg = {};
+
+	if (!k->privileged || !k->btf || !*l)
+		return;
+	r->tried = true;
+	session_cfg(&so, k, &cfg);
+	cfg.tlb_by_csd = by_csd;
+	r->err = session_load(l, &so, &cfg, c, n, r->what, sizeof(r->what));
+	if (!*l && !r->err)
+		r->err = -ENOMEM;
+	if (*l && !r->err)
+		r->attached = loader_nr_attached(*l);
 }
 
 int cmd_probes(int argc, char **argv)
 {
 	struct ps_choice choices[MAX_CHOICES];
+	struct load_result load = {0};
 	struct ps_kfeat k;
 	struct ps_opts o;
 	struct loader *l;
@@ -185,11 +243,12 @@ int cmd_probes(int argc, char **argv)
 			"trial-loaded, so every tier shows EPERM");
 	l = loader_open();
 	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
-	hooks_tlb_mode(choices, n, o.tlb_local);
+	trial_load(&l, &o, &k, choices, n, hooks_tlb_mode(choices, n, o.tlb_local), &load);
 	if (o.json) {
-		print_json(&k, choices, n);
+		print_json(&k, choices, n, &load);
 	} else {
 		print_types_text(&k);
+		load_text(&load);
 		print_hooks_text(choices, n);
 	}
 	loader_free(l);

@@ -398,6 +398,62 @@ static int tick_ms(uint64_t deadline)
 	return deadline > now ? (int)((deadline - now + 999999) / 1000000) : 0;
 }
 
+void session_cfg(const struct session_opts *o, struct ps_kfeat *k, struct ps_cfg *cfg)
+{
+	cfg->self_tgid = getpid();
+	cfg->filter_tgid = o->pid;
+	cfg->filter_cgroup = o->cgroup_id;
+	cfg->io_ring_exit_work = kfeat_ksym("io_ring_exit_work");
+	cfg->io_uring_release = kfeat_ksym("io_uring_release");
+	cfg->kvm_gmem_mmap = kfeat_ksym("kvm_gmem_mmap");
+	cfg->shmem_mmap = kfeat_ksym("shmem_mmap");
+	cfg->hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
+	cfg->max_bufs = 16384;
+	/* The churn clock: jiffies where the kernel's HZ is known (rounded up to whole ticks) */
+	cfg->churn_hz = o->churn_window_ns ? kfeat_config_hz(k->release) : 0;
+	cfg->churn_window =
+		cfg->churn_hz
+			? (o->churn_window_ns * cfg->churn_hz + NSEC_PER_SEC - 1) / NSEC_PER_SEC
+			: o->churn_window_ns;
+	if (o->churn_window_ns && cfg->churn_hz)
+		ps_info(1, "churn clock: jiffies, HZ=%u (kernel config)", cfg->churn_hz);
+	else if (o->churn_window_ns)
+		ps_info(1, "churn clock: ns (no kernel config says CONFIG_HZ)");
+	cfg->foll_longterm = kfeat_foll_longterm(k);
+	cfg->tlb_sample_mask = (o->tlb_sample ? o->tlb_sample : PS_TLB_SAMPLE_DEFAULT) - 1;
+	cfg->flush_tlb_func = kfeat_ksym("flush_tlb_func");
+	cfg->do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
+	cfg->do_kernel_range_flush = kfeat_ksym("do_kernel_range_flush");
+	cfg->kvm_ack_kick = kfeat_ksym("ack_kick");
+	cfg->kvm_vm_ioctl = kfeat_ksym("kvm_vm_ioctl");
+	cfg->kvm_vcpu_ioctl = kfeat_ksym("kvm_vcpu_ioctl");
+	cfg->kvm_dev_ioctl = kfeat_ksym("kvm_dev_ioctl");
+	cfg->kvm_gmem_release = kfeat_ksym("kvm_gmem_release");
+	cfg->no_cgroup = access("/proc/self/cgroup", F_OK) != 0;
+}
+
+int session_load(struct loader **l, const struct session_opts *o, const struct ps_cfg *cfg,
+		 struct ps_choice *c, int n, char *what, size_t what_len)
+{
+	int err = loader_load(*l, cfg, c, n, what, what_len);
+	char why[200];
+
+	if (!err || !hooks_need_kfuncs(c, n))
+		return err;
+	/* A kernel may list bpf_rdonly_cast and still refuse a program using it: take the
+	 * probe-read twins rather than nothing. */
+	snprintf(why, sizeof(why), "%s: %s", what, strerror(-err));
+	if (!hooks_fall_back_from_kfuncs(c, n, err, why))
+		return err;
+	ps_warn("%s: loading the programs that read with probes instead of bpf_rdonly_cast", why);
+	loader_free(*l);
+	*l = loader_open();
+	if (!*l)
+		return -ENOMEM;
+	loader_ring_size(*l, o->buffer_bytes);
+	return loader_load(*l, cfg, c, n, what, what_len);
+}
+
 int session_run(const struct session_opts *o, struct agg *a, const struct session_sink *sink)
 {
 	struct run r = {.o = o, .a = a, .sink = sink, .holders_fd = -1};
@@ -424,58 +480,14 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 
 		ps_info(1, "%-16s %s", c->hook->name, choice_tier(c));
 	}
-	cfg.self_tgid = getpid();
-	cfg.filter_tgid = o->pid;
-	cfg.filter_cgroup = o->cgroup_id;
-	cfg.io_ring_exit_work = kfeat_ksym("io_ring_exit_work");
-	cfg.io_uring_release = kfeat_ksym("io_uring_release");
-	cfg.kvm_gmem_mmap = kfeat_ksym("kvm_gmem_mmap");
-	cfg.shmem_mmap = kfeat_ksym("shmem_mmap");
-	cfg.hugetlbfs_mmap = kfeat_ksym("hugetlbfs_file_mmap");
-	cfg.max_bufs = 16384;
-	/* The churn clock: jiffies where the kernel's HZ is known (rounded up to whole ticks) */
-	cfg.churn_hz = o->churn_window_ns ? kfeat_config_hz(k.release) : 0;
-	cfg.churn_window =
-		cfg.churn_hz ? (o->churn_window_ns * cfg.churn_hz + NSEC_PER_SEC - 1) / NSEC_PER_SEC
-			     : o->churn_window_ns;
-	if (o->churn_window_ns && cfg.churn_hz)
-		ps_info(1, "churn clock: jiffies, HZ=%u (kernel config)", cfg.churn_hz);
-	else if (o->churn_window_ns)
-		ps_info(1, "churn clock: ns (no kernel config says CONFIG_HZ)");
-	cfg.foll_longterm = kfeat_foll_longterm(&k);
-	cfg.tlb_sample_mask = (o->tlb_sample ? o->tlb_sample : PS_TLB_SAMPLE_DEFAULT) - 1;
-	cfg.flush_tlb_func = kfeat_ksym("flush_tlb_func");
-	cfg.do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
-	cfg.do_kernel_range_flush = kfeat_ksym("do_kernel_range_flush");
-	cfg.kvm_ack_kick = kfeat_ksym("ack_kick");
-	cfg.kvm_vm_ioctl = kfeat_ksym("kvm_vm_ioctl");
-	cfg.kvm_vcpu_ioctl = kfeat_ksym("kvm_vcpu_ioctl");
-	cfg.kvm_dev_ioctl = kfeat_ksym("kvm_dev_ioctl");
-	cfg.kvm_gmem_release = kfeat_ksym("kvm_gmem_release");
-	cfg.no_cgroup = access("/proc/self/cgroup", F_OK) != 0;
+	session_cfg(o, &k, &cfg);
 	/* Tiers are chosen and symbols resolved: libbpf parses vmlinux BTF again to load, so do
 	 * not hold a second copy (and kallsyms) through that peak or after. */
 	kfeat_drop_ksyms();
 	kfeat_drop_btf(&k);
-	err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
-	if (err && hooks_need_kfuncs(choices, n)) {
-		char why[200];
-
-		/* A kernel may list bpf_rdonly_cast and still refuse a program using it: take the
-		 * probe-read twins rather than nothing. */
-		snprintf(why, sizeof(why), "%s: %s", what, strerror(-err));
-		if (hooks_fall_back_from_kfuncs(choices, n, err, why)) {
-			ps_warn("%s: loading the programs that read with probes instead of "
-				"bpf_rdonly_cast",
-				why);
-			loader_free(r.l);
-			r.l = loader_open();
-			if (!r.l)
-				goto out;
-			loader_ring_size(r.l, o->buffer_bytes);
-			err = loader_load(r.l, &cfg, choices, n, what, sizeof(what));
-		}
-	}
+	err = session_load(&r.l, o, &cfg, choices, n, what, sizeof(what));
+	if (!r.l)
+		goto out;
 	if (err) {
 		ps_err("%s: %s", what, strerror(-err));
 		ps_hint("'pinscope probes -v' shows what this kernel allows; -vv shows libbpf's "

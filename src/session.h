@@ -45,6 +45,20 @@ struct session_sink {
  * missing, naming what still works. */
 int session_preflight(struct ps_kfeat *k);
 
+struct loader;
+
+/* The programs' configuration for options o on kernel k (kallsyms addresses, clocks, filters);
+ * ps_cfg.tlb_by_csd is hooks_tlb_mode()'s, left to the caller. */
+void session_cfg(const struct session_opts *o, struct ps_kfeat *k, struct ps_cfg *cfg);
+
+/*
+ * Load (and attach) the chosen programs. Where the load fails with programs that need
+ * bpf_rdonly_cast, says so and loads their probe-read twins instead, in a new loader (*l; NULL
+ * if that could not be made). 0 or -errno, with what failed in `what`.
+ */
+int session_load(struct loader **l, const struct session_opts *o, const struct ps_cfg *cfg,
+		 struct ps_choice *c, int n, char *what, size_t what_len);
+
 /* Runs a live session. Returns a process exit code (0 ok, 1 runtime error). */
 int session_run(const struct session_opts *o, struct agg *a, const struct session_sink *sink);
 

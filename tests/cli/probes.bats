@@ -74,3 +74,19 @@ C
 	why=$(json_get "$BATS_TEST_TMPDIR/p.json" "[t['why'] for h in d['hooks'] if h['hook']=='pin.acquire' for t in h['tried'] if t['tier']=='fentry'][0]")
 	[ "$why" = "not tried: PINSCOPE_TIER=syscall" ]
 }
+
+@test "probes loads the chosen programs; a refused bpf_rdonly_cast program shows where it failed, its twin chosen" {
+	grep -q ' bpf_rdonly_cast$' /proc/kallsyms || skip "no bpf_rdonly_cast here: the twins are chosen anyway"
+	run "$PINSCOPE" probes
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"load: ok: the chosen programs passed the verifier; "*" attached (inert until a session starts)"* ]]
+	PINSCOPE_FAULT=cast-load "$PINSCOPE" probes -j >"$BATS_TEST_TMPDIR/p.json" 2>"$BATS_TEST_TMPDIR/p.err"
+	cat "$BATS_TEST_TMPDIR/p.err"
+	grep -q "^pinscope: warning: loading BPF programs (PINSCOPE_FAULT=cast-load): Permission denied: loading the programs that read with probes instead of bpf_rdonly_cast$" "$BATS_TEST_TMPDIR/p.err"
+	[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "d['load']['ok']")" = True ]
+	# the cast implementation is marked as failed at load, the probe-read twin chosen
+	for hook in pin.acquire pin.release; do
+		[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "[h['programs'] for h in d['hooks'] if h['hook']=='$hook'][0]")" = pins_uring_reg_raw ]
+		[ "$(json_get "$BATS_TEST_TMPDIR/p.json" "[t['why'] for h in d['hooks'] if h['hook']=='$hook' for t in h['tried'] if t.get('programs')=='pins_uring_reg_cast'][0]")" = "load failed: loading BPF programs (PINSCOPE_FAULT=cast-load): Permission denied" ]
+	done
+}
