@@ -104,6 +104,7 @@ struct cpu_state {
 	__u64 send_ts;	     /* when it was asked for: timed flushes only */
 	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
 	__u64 send_mm;	     /* cfg.tlb_by_csd: the flushed mm, with send_gen names the send */
+	__u32 send_cpu;	     /* cfg.tlb_by_csd: the last CPU it queued a shootdown to */
 	__u8 send_valid;
 	__u8 send_skip;	    /* filtered out */
 	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
@@ -643,10 +644,13 @@ static __always_inline void count_shootdown(struct cpu_state *cs, const struct t
 
 /*
  * cfg.tlb_by_csd: the first shootdown this CPU queues for a flush starts its send (what
- * tlb_flush reason 4 does otherwise). The other targets of the same send queue the same
- * generation of the same mm, before this CPU runs its own part of the flush.
+ * tlb_flush reason 4 does otherwise). The other targets of the same send come in ascending CPU
+ * order (smp_call_function_many_cond walks the mask), with the same generation of the same mm,
+ * before this CPU runs its own part of the flush: a queue that breaks any of that is the next
+ * send (two batch flushes, which have no mm and no generation, are told apart by the order).
  */
-static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts *g, void *csd)
+static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts *g, void *csd,
+				     __u32 cpu)
 {
 	struct __call_single_data *c =
 		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
@@ -661,11 +665,14 @@ static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts 
 	fi = bpf_rdonly_cast(c->info, bpf_core_type_id_kernel(struct flush_tlb_info));
 	mm = (__u64)fi->mm;
 	if (cs->send_valid && !cs->send_done && cs->send_gen == fi->new_tlb_gen &&
-	    cs->send_mm == mm)
+	    cs->send_mm == mm && cpu > cs->send_cpu) {
+		cs->send_cpu = cpu;
 		return;
+	}
 	g->reason[R_REMOTE_SEND_IPI]++;
 	sender_key(&r, cs, true);
 	cs->send_mm = mm;
+	cs->send_cpu = cpu;
 	if (!send_begins(cs, &r))
 		return;
 	v = acc_of(&r.key, r.comm);
@@ -716,7 +723,7 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 	}
 	g->ipis++;
 	if (cfg.tlb_by_csd) {
-		csd_send(cs, g, csd);
+		csd_send(cs, g, csd, cpu);
 	} else if (!cs->fti) {
 		struct __call_single_data *c =
 			bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
