@@ -23,7 +23,7 @@ static const char usage[] =
 	"chosen here (fentry, kprobe, tracepoint, syscall, procfs, off or unavailable) and why.\n"
 	"Every answer comes from a trial load or attach on this kernel; last, the chosen\n"
 	"programs are loaded through the verifier and attached as a session would (inert:\n"
-	"nothing runs until a session starts), and a refusal is shown where it "
+	"nothing runs until a session starts); a refusal is shown where it "
 	"happened.\n\n" COMMON_HELP;
 
 static void type_line(const char *name, int err, char *buf, size_t size)
@@ -116,9 +116,8 @@ static void load_text(const struct load_result *r)
 	else if (r->err)
 		printf("load: failed: %s: %s\n", r->what, strerror(-r->err));
 	else
-		printf("load: ok: the chosen programs passed the verifier; %d attached (inert "
-		       "until "
-		       "a session starts)\n",
+		printf("load: ok: the chosen programs passed the verifier; %d attached "
+		       "(inert until a session starts)\n",
 		       r->attached);
 }
 
