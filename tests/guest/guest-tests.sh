@@ -292,16 +292,28 @@ t_pins_syscall() { pins_at_tier syscall; }
 # charged to tlbload's pid and to mprotect; with --tlb-sample 1 every one charged to it is
 # timed where the csd tracepoints exist. By default (6.12) tlb_flush is not attached and local
 # flushes are not counted; tlb_report_local attaches it with --tlb-local.
-tlb_run() { # tlb_run PINSCOPE-OPTIONS...: sets G (the global object), ROW (tlbload's mprotect row)
-	run_pinscope_bg ps report -d 300 -j --no-seed -v --tlb-sample 1 "$@"
+
+# tlb_capture "PINSCOPE-OPTIONS" TLBLOAD-OPTIONS...: one run of tlbload (10000 iterations) under
+# pinscope report; sets pid, tl (tlbload's /proc/interrupts TLB delta over its loop), G (the
+# global TLB object) and ROW (tlbload's mprotect row). With --pin, tlbload starts once pinscope
+# says it counts flushes over the pinned page.
+tlb_capture() {
+	_ps=$1
+	shift
+	# shellcheck disable=SC2086 # the options are words
+	run_pinscope_bg ps report -d 300 -j --no-seed -v $_ps
 	wait_for_line ps 'pinscope: ready'
-	run_bg tlbload tlbload --iters 10000
+	run_bg tlbload tlbload --iters 10000 "$@"
 	wait_for_line tlbload '^ready '
 	pid=$(field "$LINE" pid)
+	case " $* " in *" --pin "*)
+		assert_eq "tlbload pinned its page" "$(field "$LINE" pinned)" 1
+		wait_for_line ps "tlb: counting flushes over 1 pinned range\\(s\\) of pid $pid\$"
+		;;
+	esac
 	send tlbload go
 	wait_for_line tlbload '^done '
 	tl=$(field "$LINE" tlb_ipi_delta)
-	assert_gt "tlbload's /proc/interrupts TLB delta" "$tl" 0
 	send tlbload exit
 	stop_bg tlbload
 	kill -INT "$(bg_pid ps)"
@@ -309,6 +321,11 @@ tlb_run() { # tlb_run PINSCOPE-OPTIONS...: sets G (the global object), ROW (tlbl
 	G=$(grep -o '"global":{[^}]*}' "$W/ps.out") || fail "no TLB section"
 	ROW=$(grep -o "{\"pid\":$pid,\"comm\":\"tlbload\",\"cause\":\"mprotect\"[^{}]*" "$W/ps.out") ||
 		fail "no row of pid $pid tlbload mprotect"
+}
+
+tlb_run() { # tlb_run PINSCOPE-OPTIONS...: tlb_capture with --tlb-sample 1, and the count checks
+	tlb_capture "--tlb-sample 1 $*"
+	assert_gt "tlbload's /proc/interrupts TLB delta" "$tl" 0
 	ours=$(json_val "$G" shootdowns)
 	irq=$(json_val "$G" irq_tlb_delta)
 	on=$(json_val "$G" shootdowns_counted_on)
@@ -364,21 +381,7 @@ t_tlb_report_local() {
 t_tlb_pinned() {
 	need_cmd pinscope
 	need_cmd tlbload
-	run_pinscope_bg ps report -d 300 -j --no-seed -v -i 0.2
-	wait_for_line ps 'pinscope: ready'
-	run_bg tlbload tlbload --iters 10000 --pin
-	wait_for_line tlbload '^ready '
-	pid=$(field "$LINE" pid)
-	assert_eq "tlbload pinned its page" "$(field "$LINE" pinned)" 1
-	wait_for_line ps "tlb: counting flushes over 1 pinned range\\(s\\) of pid $pid\$"
-	send tlbload go
-	wait_for_line tlbload '^done '
-	send tlbload exit
-	stop_bg tlbload
-	kill -INT "$(bg_pid ps)"
-	stop_bg ps 30
-	ROW=$(grep -o "{\"pid\":$pid,\"comm\":\"tlbload\",\"cause\":\"mprotect\"[^{}]*" "$W/ps.out") ||
-		fail "no row of pid $pid tlbload mprotect"
+	tlb_capture "-i 0.2" --pin
 	req=$(json_val "$ROW" requests)
 	on=$(json_val "$ROW" flushes_on_pinned)
 	echo "# $PSTEST_NAME: tlbload mprotect: $req requests, $on over the pinned range ($(json_val "$ROW" pages_on_pinned) pages), $(json_val "$ROW" shootdowns) shootdowns"
