@@ -9,7 +9,6 @@
 #include "session.h"
 #include "util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -217,9 +216,7 @@ static void trial_load(struct loader **l, const struct ps_opts *o, struct ps_kfe
 	session_cfg(&so, k, &cfg);
 	cfg.tlb_by_csd = by_csd;
 	r->err = session_load(l, &so, &cfg, c, n, r->what, sizeof(r->what));
-	if (!*l && !r->err)
-		r->err = -ENOMEM;
-	if (*l && !r->err)
+	if (!r->err)
 		r->attached = loader_nr_attached(*l);
 }
 
