@@ -6,7 +6,12 @@
  * whole time, so every change that needs a flush must interrupt CPU 1. The TLB row of
  * /proc/interrupts, read just before and just after, is printed beside the number of syscalls.
  * --pin registers the changed memory as an io_uring fixed buffer first (a FOLL_LONGTERM pin), so
- * that every flush is one over a pinned range.
+ * that every flush is one over a pinned range. --readers N runs N threads B, on CPUs 1..N: every
+ * flush then interrupts N CPUs at once.
+ *
+ * --op migrate moves the pages between NUMA nodes 0 and 1 with move_pages(2), from a child
+ * process (the migrator) on CPU N+1, which never runs this mm: migration unmaps with a batched
+ * flush (arch_tlbbatch_flush), which names no mm, and is sent from a CPU outside its targets.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,22 +25,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "uapi_compat.h"
 
-#define NAME	 "tlbload"
-#define MAX_CPUS 1024
-#define CPU_A	 0
-#define CPU_B	 1
+#define NAME	     "tlbload"
+#define MAX_CPUS     1024
+#define MAX_READERS  62
+#define CPU_A	     0
+#define CPU_B	     1
+#define MPOL_MF_MOVE (1 << 1)
 
 #include "wl.h"
 
-enum op { OP_MPROTECT, OP_MUNMAP, OP_MADVISE };
+enum op { OP_MPROTECT, OP_MUNMAP, OP_MADVISE, OP_MIGRATE };
 
-static const char *const op_names[] = {"mprotect", "munmap", "madvise"};
+static const char *const op_names[] = {"mprotect", "munmap", "madvise", "migrate"};
 
 struct tlbload {
 	enum op op;
@@ -44,14 +53,24 @@ struct tlbload {
 	bool loop;
 	bool pin;
 	int ring_fd; /* --pin: the ring holding mem as its fixed buffer */
+	unsigned long readers;
 
 	size_t len;
 	char *mem; /* what thread A changes */
-	char *own; /* what thread B writes when reading mem could fault */
+	char *own; /* what threads B write when reading mem could fault (a page each) */
 	pid_t tid_a;
 	pid_t tid_b;
-	pthread_t thread_b;
+	pthread_t thread_b[MAX_READERS];
 	pthread_barrier_t setup_done;
+	/* --op migrate: the migrator process and the pipes to it (go, done) */
+	pid_t migrator;
+	int to_mig;
+	int from_mig;
+};
+
+struct reader {
+	struct tlbload *t;
+	int cpu;
 };
 
 /* thread A <-> thread B */
@@ -66,8 +85,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " NAME " [options]\n"
 		   "  --iters N                     iterations of thread A (default 10000)\n"
-		   "  --op mprotect|munmap|madvise  what each iteration does (default mprotect)\n"
+		   "  --op mprotect|munmap|madvise|migrate\n"
+		   "                                what each iteration does (default mprotect);\n"
+		   "                                migrate: move_pages to node 1 and back, from\n"
+		   "                                a child process on the CPU after the readers'\n"
 		   "  --pages P                     pages per operation (default 1)\n"
+		   "  --readers N                   threads B, on CPUs 1..N (default 1)\n"
 		   "  --loop                        benchmark: run at once, no stdin, exit\n"
 		   "  --pin                         pin the memory first (io_uring fixed buffer;\n"
 		   "                                mprotect only)\n"
@@ -131,21 +154,25 @@ static void touch_pages(char *p, size_t len, size_t page_size)
 }
 
 /*
- * Thread B: stay on CPU 1 inside this mm while a run lasts. In mprotect mode it reads the pages
- * A changes, so CPU 1 really caches them; munmap and madvise would make that read fault (SIGSEGV,
- * or a zero-page mapping whose copy-on-write adds a flush of its own), so there it writes a page
- * of its own. Either way CPU 1 has the mm loaded and every flush of it must reach CPU 1.
+ * A thread B: stay on its CPU inside this mm while a run lasts. In mprotect mode it reads the
+ * pages A changes, so its CPU really caches them; munmap and madvise would make that read fault
+ * (SIGSEGV, or a zero-page mapping whose copy-on-write adds a flush of its own), and a page being
+ * migrated would make it wait, so there it writes a page of its own. Either way its CPU has the
+ * mm loaded and every flush of it must reach that CPU.
  */
 static void *thread_b(void *arg)
 {
-	struct tlbload *t = arg;
+	struct reader *r = arg;
+	struct tlbload *t = r->t;
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	volatile char *own = t->own + (size_t)(r->cpu - CPU_B) * page_size;
 	unsigned long seen = 0;
 	bool done;
 	size_t i;
 
-	pin_to_cpu(CPU_B, "thread B");
-	t->tid_b = gettid();
+	pin_to_cpu(r->cpu, "thread B");
+	if (r->cpu == CPU_B)
+		t->tid_b = gettid();
 	pthread_barrier_wait(&t->setup_done);
 	for (;;) {
 		pthread_mutex_lock(&lock);
@@ -156,35 +183,117 @@ static void *thread_b(void *arg)
 		pthread_mutex_unlock(&lock);
 		if (done)
 			break;
-		atomic_store(&spinning, 1);
+		atomic_fetch_add(&spinning, 1);
 		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 			if (t->op == OP_MPROTECT) {
 				for (i = 0; i < t->len; i += page_size)
 					(void)((volatile char *)t->mem)[i];
 			} else {
-				((volatile char *)t->own)[0]++;
+				own[0]++;
 			}
 		}
-		atomic_store(&spinning, 0);
+		atomic_fetch_sub(&spinning, 1);
 	}
 	return NULL;
 }
 
-static void setup(struct tlbload *t)
+static long move_pages(pid_t pid, unsigned long n, void **pages, const int *nodes, int *status)
+{
+	return syscall(SYS_move_pages, pid, n, pages, nodes, status, MPOL_MF_MOVE);
+}
+
+/*
+ * The migrator (a child process, on the CPU after the readers'): on each byte from tlbload, move
+ * all its pages to node 1 and back, iters times in all (one move_pages a time), then answer with
+ * the number of moves. Its own mm is never loaded on the readers' CPUs.
+ */
+static void migrator(struct tlbload *t, pid_t target, int cpu, int in, int out)
 {
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	void **pages = calloc(t->pages, sizeof(*pages));
+	int *nodes = calloc(t->pages, sizeof(*nodes));
+	int *status = calloc(t->pages, sizeof(*status));
+	unsigned long i, p, moves;
+	char go;
+
+	if (!pages || !nodes || !status)
+		die("migrator: allocate", ENOMEM);
+	pin_to_cpu(cpu, "the migrator");
+	for (p = 0; p < t->pages; p++)
+		pages[p] = t->mem + p * page_size;
+	while (read(in, &go, 1) == 1) {
+		for (moves = 0, i = 0; i < t->iters; i++, moves++) {
+			for (p = 0; p < t->pages; p++)
+				nodes[p] = (i & 1) ? 0 : 1;
+			if (move_pages(target, t->pages, pages, nodes, status))
+				die("migrator: move_pages", errno);
+			if (status[0] != nodes[0]) {
+				fprintf(stderr,
+					NAME
+					": migrator: move %lu of the pages to node %d: status %d "
+					"(%s)\n",
+					i, nodes[0], status[0],
+					status[0] < 0 ? strerror(-status[0]) : "another node");
+				exit(1);
+			}
+		}
+		if (write(out, &moves, sizeof(moves)) != sizeof(moves))
+			die("migrator: write", errno);
+	}
+	_exit(0);
+}
+
+static void start_migrator(struct tlbload *t)
+{
+	int cpu = CPU_B + (int)t->readers;
+	int go[2], done[2];
+	pid_t parent = getpid();
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		die("--op migrate needs NUMA nodes 0 and 1 (/sys/devices/system/node/node1)",
+		    errno);
+	if (pipe2(go, O_CLOEXEC) || pipe2(done, O_CLOEXEC))
+		die("pipe", errno);
+	t->migrator = fork();
+	if (t->migrator < 0)
+		die("fork the migrator", errno);
+	if (t->migrator == 0) {
+		close(go[1]);
+		close(done[0]);
+		migrator(t, parent, cpu, go[0], done[1]);
+	}
+	close(go[0]);
+	close(done[1]);
+	t->to_mig = go[1];
+	t->from_mig = done[0];
+}
+
+static void setup(struct tlbload *t)
+{
+	static struct reader readers[MAX_READERS];
+	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned long need = 1 + t->readers + (t->op == OP_MIGRATE);
+	unsigned long r;
 	int ret;
 
+	if (cpus > 0 && (unsigned long)cpus < need) {
+		fprintf(stderr, NAME ": %lu reader(s)%s need %lu CPUs, %ld online\n", t->readers,
+			t->op == OP_MIGRATE ? " and the migrator" : "", need, cpus);
+		exit(1);
+	}
 	t->len = t->pages * page_size;
 	t->mem = mmap(NULL, t->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	t->own = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t->own = mmap(NULL, t->readers * page_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (t->mem == MAP_FAILED || t->own == MAP_FAILED)
 		die("mmap", errno);
 	/* one flush per operation, not a huge-page split on top */
 	if (madvise(t->mem, t->len, MADV_NOHUGEPAGE))
 		die("madvise MADV_NOHUGEPAGE", errno);
+	pin_to_cpu(CPU_A, "thread A");
 	touch_pages(t->mem, t->len, page_size);
-	touch_pages(t->own, page_size, page_size);
+	touch_pages(t->own, t->readers * page_size, page_size);
 	if (t->pin) {
 		struct io_uring_params p = {0};
 		struct iovec iov = {.iov_base = t->mem, .iov_len = t->len};
@@ -195,13 +304,22 @@ static void setup(struct tlbload *t)
 		if (sys_io_uring_register(t->ring_fd, IORING_REGISTER_BUFFERS, &iov, 1))
 			die("IORING_REGISTER_BUFFERS", errno);
 	}
+	if (t->op == OP_MIGRATE) {
+		/* the child must not share the pages: move_pages leaves a page mapped by two
+		 * processes where it is (EACCES) */
+		if (madvise(t->mem, t->len, MADV_DONTFORK))
+			die("madvise MADV_DONTFORK", errno);
+		start_migrator(t);
+	}
 
-	pin_to_cpu(CPU_A, "thread A");
 	t->tid_a = gettid();
-	pthread_barrier_init(&t->setup_done, NULL, 2);
-	ret = pthread_create(&t->thread_b, NULL, thread_b, t);
-	if (ret)
-		die("create thread B", ret);
+	pthread_barrier_init(&t->setup_done, NULL, (unsigned int)t->readers + 1);
+	for (r = 0; r < t->readers; r++) {
+		readers[r] = (struct reader){.t = t, .cpu = CPU_B + (int)r};
+		ret = pthread_create(&t->thread_b[r], NULL, thread_b, &readers[r]);
+		if (ret)
+			die("create thread B", ret);
+	}
 	pthread_barrier_wait(&t->setup_done);
 }
 
@@ -232,8 +350,26 @@ static unsigned long one_op(struct tlbload *t, size_t page_size)
 			die("madvise MADV_DONTNEED", errno);
 		touch_pages(t->mem, t->len, page_size);
 		return 1;
+	case OP_MIGRATE:
+		break;
 	}
 	return 0;
+}
+
+/* --op migrate: the migrator's whole loop; returns the number of moves it made. */
+static unsigned long migrate_all(struct tlbload *t)
+{
+	unsigned long moves;
+	ssize_t n;
+
+	if (write(t->to_mig, "g", 1) != 1)
+		die("tell the migrator to go", errno);
+	n = read(t->from_mig, &moves, sizeof(moves));
+	if (n != sizeof(moves)) {
+		fprintf(stderr, NAME ": the migrator stopped (see its error above)\n");
+		exit(1);
+	}
+	return moves;
 }
 
 static void run(struct tlbload *t)
@@ -250,15 +386,18 @@ static void run(struct tlbload *t)
 	run_gen++;
 	pthread_cond_broadcast(&wake);
 	pthread_mutex_unlock(&lock);
-	while (!atomic_load(&spinning))
+	while ((unsigned long)atomic_load(&spinning) < t->readers)
 		sched_yield();
 
 	n = read_tlb_row(before, MAX_CPUS);
 	if (n < 0)
 		die("read TLB row of /proc/interrupts", -n);
 	t0 = now_ns();
-	for (i = 0; i < t->iters; i++)
-		ops += one_op(t, page_size);
+	if (t->op == OP_MIGRATE)
+		ops = migrate_all(t);
+	else
+		for (i = 0; i < t->iters; i++)
+			ops += one_op(t, page_size);
 	t1 = now_ns();
 	m = read_tlb_row(after, MAX_CPUS);
 	if (m < 0)
@@ -287,11 +426,18 @@ static void run(struct tlbload *t)
 
 static void finish(struct tlbload *t)
 {
+	unsigned long r;
+
 	pthread_mutex_lock(&lock);
 	quit = true;
 	pthread_cond_broadcast(&wake);
 	pthread_mutex_unlock(&lock);
-	pthread_join(t->thread_b, NULL);
+	for (r = 0; r < t->readers; r++)
+		pthread_join(t->thread_b[r], NULL);
+	if (t->migrator > 0) {
+		close(t->to_mig);
+		waitpid(t->migrator, NULL, 0);
+	}
 }
 
 static void command_loop(struct tlbload *t)
@@ -318,13 +464,10 @@ static void command_loop(struct tlbload *t)
 static void parse_args(struct tlbload *t, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"iters", required_argument, NULL, 'i'},
-		{"op", required_argument, NULL, 'o'},
-		{"pages", required_argument, NULL, 'p'},
-		{"loop", no_argument, NULL, 'l'},
-		{"pin", no_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"iters", required_argument, NULL, 'i'}, {"op", required_argument, NULL, 'o'},
+		{"pages", required_argument, NULL, 'p'}, {"loop", no_argument, NULL, 'l'},
+		{"pin", no_argument, NULL, 'P'},	 {"readers", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -340,8 +483,11 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 				t->op = OP_MUNMAP;
 			else if (!strcmp(optarg, "madvise"))
 				t->op = OP_MADVISE;
+			else if (!strcmp(optarg, "migrate"))
+				t->op = OP_MIGRATE;
 			else
-				usage_error("--op must be mprotect, munmap or madvise", optarg);
+				usage_error("--op must be mprotect, munmap, madvise or migrate",
+					    optarg);
 			break;
 		case 'p':
 			t->pages = parse_count(optarg, "--pages", 1UL << 18);
@@ -351,6 +497,9 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 			break;
 		case 'P':
 			t->pin = true;
+			break;
+		case 'r':
+			t->readers = parse_count(optarg, "--readers", MAX_READERS);
 			break;
 		case 'h':
 			usage(stdout);
@@ -368,15 +517,15 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct tlbload t = {.op = OP_MPROTECT, .iters = 10000, .pages = 1};
+	struct tlbload t = {.op = OP_MPROTECT, .iters = 10000, .pages = 1, .readers = 1};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(&t, argc, argv);
 	setup(&t);
 	printf("ready pid=%d tid_a=%d tid_b=%d cpus=%d,%d op=%s iters=%lu pages=%lu addr=%p "
-	       "pinned=%d\n",
+	       "pinned=%d readers=%lu migrator=%d\n",
 	       (int)getpid(), (int)t.tid_a, (int)t.tid_b, CPU_A, CPU_B, op_names[t.op], t.iters,
-	       t.pages, (void *)t.mem, t.pin);
+	       t.pages, (void *)t.mem, t.pin, t.readers, (int)t.migrator);
 	if (t.loop)
 		run(&t);
 	else

@@ -294,3 +294,19 @@ within_5pct() {
 	agree=$(json_get "$R" "d['tlb']['irq_agreement']")
 	[ "$agree" = exact ] || [ "$agree" = within_5pct ]
 }
+
+@test "tlbload: --readers and --op migrate say in one line what the machine lacks" {
+	run "$PINSCOPE_TOOLS/tlbload" --readers 0
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --readers: 0" ]
+	run "$PINSCOPE_TOOLS/tlbload" --op migrate --pin
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --pin goes with --op mprotect only: migrate" ]
+	# one CPU more than there are: the readers, thread A and the migrator each need one
+	run "$PINSCOPE_TOOLS/tlbload" --loop --iters 1 --readers "$(nproc)"
+	[ "$status" -eq 1 ]
+	[ "$output" = "tlbload: $(nproc) reader(s) need $(($(nproc) + 1)) CPUs, $(nproc) online" ]
+	run "$PINSCOPE_TOOLS/tlbload" --loop --iters 1 --readers "$(($(nproc) - 1))" --op migrate
+	[ "$status" -eq 1 ]
+	[ "$output" = "tlbload: $(($(nproc) - 1)) reader(s) and the migrator need $(($(nproc) + 1)) CPUs, $(nproc) online" ]
+}

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # Guest-tier tests: run by /init inside a QEMU guest (busybox sh).
 # To add a test: write a function t_<name> below (helpers: see lib.sh) and
-# add <name> to TESTS. A test that cannot run on one kernel gets a line
+# add <name> to TESTS (or to TESTS_smp4, for the boot with 4 CPUs). A test that cannot run on one kernel gets a line
 # "<name>  # reason" in skip-<kver>.txt beside this file.
 
 # shellcheck source=tests/guest/lib.sh
@@ -24,6 +24,14 @@ pins_syscall
 tlb_report
 tlb_report_local
 tlb_pinned
+"
+
+# Booted apart with 4 CPUs in two NUMA nodes (tests/guest/run.sh: pstest.set=smp4). Four vCPUs
+# make every shootdown of the tests above slower under TCG (a vCPU round-robin).
+# shellcheck disable=SC2034 # read by pstest_main
+TESTS_smp4="
+tlb_two_targets
+tlb_batch_migrate
 "
 
 # The kernel file systems the tools need are mounted.
@@ -303,24 +311,31 @@ tlb_capture() {
 	# shellcheck disable=SC2086 # the options are words
 	run_pinscope_bg ps report -d 300 -j --no-seed -v $_ps
 	wait_for_line ps 'pinscope: ready'
-	run_bg tlbload tlbload --iters 10000 "$@"
+	run_bg tlbload tlbload --iters "${TLB_ITERS:-10000}" "$@"
 	wait_for_line tlbload '^ready '
 	pid=$(field "$LINE" pid)
+	# --op migrate: the flushes are the migrator's (a child process), caused by move_pages
+	row_pid=$pid row_cause=mprotect
+	if [ "$(field "$LINE" migrator)" != 0 ]; then
+		row_pid=$(field "$LINE" migrator) row_cause=migration
+	fi
 	case " $* " in *" --pin "*)
 		assert_eq "tlbload pinned its page" "$(field "$LINE" pinned)" 1
 		wait_for_line ps "tlb: counting flushes over 1 pinned range\\(s\\) of pid $pid\$"
 		;;
 	esac
 	send tlbload go
-	wait_for_line tlbload '^done '
+	wait_for_line tlbload '^done ' 60
 	tl=$(field "$LINE" tlb_ipi_delta)
+	tl_cpus=$(field "$LINE" tlb_ipi_delta_per_cpu)
+	ops=$(field "$LINE" ops)
 	send tlbload exit
 	stop_bg tlbload
 	kill -INT "$(bg_pid ps)"
 	stop_bg ps 30
 	G=$(grep -o '"global":{[^}]*}' "$W/ps.out") || fail "no TLB section"
-	ROW=$(grep -o "{\"pid\":$pid,\"comm\":\"tlbload\",\"cause\":\"mprotect\"[^{}]*" "$W/ps.out") ||
-		fail "no row of pid $pid tlbload mprotect"
+	ROW=$(grep -o "{\"pid\":$row_pid,\"comm\":\"tlbload\",\"cause\":\"$row_cause\"[^{}]*" \
+		"$W/ps.out") || fail "no row of pid $row_pid tlbload $row_cause"
 }
 
 tlb_run() { # tlb_run PINSCOPE-OPTIONS...: tlb_capture with --tlb-sample 1, and the count checks
@@ -395,6 +410,69 @@ t_tlb_pinned() {
 		# 6.1: tlb_flush is attached, so its local flushes of the page count too
 		[ "$on" -ge $((req + 10000)) ] || fail "$on flushes over the pinned range: fewer than $req sent + 10000 local"
 	fi
+}
+
+# Sends to two CPUs at once (tlbload --readers 2: its mm runs on CPUs 1 and 2; 4 vCPUs). One
+# flush is queued to each target in turn, and all of them are one request. Each send interrupts
+# a reader's CPU at most once, and each call sends at most once: what pinscope counts as requests
+# lies between the most shootdowns one reader's CPU took over the loop (/proc/interrupts, per
+# CPU; other senders add a few) and the calls made. Shootdowns are checked against the readers'
+# CPUs' (/proc/interrupts, summed over them) where the csd tracepoints count them per sender. A
+# send split per target would make requests about twice the calls, and equal to shootdowns;
+# sends run together would make them far fewer than one CPU's shootdowns.
+tlb_targets_check() { # tlb_targets_check READERS
+	_max=0 _sum=0
+	for _n in $(echo "$tl_cpus" | tr , ' ' | cut -d' ' -f2-$(($1 + 1))); do
+		[ "$_n" -le "$_max" ] || _max=$_n
+		_sum=$((_sum + _n))
+	done
+	req=$(json_val "$ROW" requests)
+	mine=$(json_val "$ROW" shootdowns)
+	on=$(json_val "$G" shootdowns_counted_on)
+	echo "# $PSTEST_NAME: tlbload $row_cause ($ops calls, $1 readers): $req requests, $mine shootdowns (counted on $on); /proc/interrupts TLB per CPU over the loop $tl_cpus"
+	assert_gt "the busiest reader's TLB shootdowns" "$_max" 0
+	# (each reader's thread stack is mprotected as it is made, in pinscope's window too)
+	[ "$req" -le $((ops + $1)) ] && [ $((req * 10)) -ge $((_max * 9)) ] ||
+		fail "$req requests for $ops calls; the busiest reader's CPU took $_max shootdowns"
+	if [ "$on" != csd ]; then
+		# tlb_flush alone (6.1): handler runs are counted, not who queued them
+		ours=$(json_val "$G" shootdowns)
+		irq=$(json_val "$G" irq_tlb_delta)
+		[ "$ours" -le "$irq" ] && [ $((ours * 10)) -ge $((irq * 8)) ] ||
+			fail "$ours shootdowns in all; /proc/interrupts $irq"
+		return 0
+	fi
+	[ "$mine" -le "$_sum" ] && [ $((mine * 10)) -ge $((_sum * 9)) ] ||
+		fail "$mine shootdowns; the readers' CPUs took $_sum over the loop"
+	[ "$mine" -gt "$req" ] || fail "$mine shootdowns for $req requests: none sent to two CPUs"
+	[ "$mine" -le $((req * $1)) ] || fail "$mine shootdowns for $req requests to $1 CPUs"
+}
+
+t_tlb_two_targets() {
+	need_cmd pinscope
+	need_cmd tlbload
+	[ "$(nproc)" -ge 3 ] || skip "$(nproc) CPUs: 3 needed"
+	TLB_ITERS=2000 tlb_capture "" --readers 2
+	tlb_targets_check 2
+}
+
+# Batched flushes: move_pages from another process (the migrator, on CPU 3, which never runs
+# tlbload's mm) unmaps with TTU_BATCH_FLUSH on 6.4+, and arch_tlbbatch_flush sends a flush that
+# names no mm and has no generation, from a CPU outside its targets: consecutive sends are told
+# apart only by their queues starting again from the lowest CPU. Charged to the migrator, as
+# migration. 6.1 flushes each page as it unmaps it (flush_tlb_mm_range): counted the same way.
+t_tlb_batch_migrate() {
+	need_cmd pinscope
+	need_cmd tlbload
+	[ "$(nproc)" -ge 4 ] || skip "$(nproc) CPUs: 4 needed"
+	[ -e /sys/devices/system/node/node1 ] || skip "one NUMA node: move_pages needs two"
+	# automatic NUMA balancing would unmap and migrate the same page under the migrator
+	# (move_pages then finds no page: ENOENT, seen on 6.1) and flush tlbload's mm itself
+	if [ -w /proc/sys/kernel/numa_balancing ]; then
+		echo 0 >/proc/sys/kernel/numa_balancing || fail "cannot turn NUMA balancing off"
+	fi
+	TLB_ITERS=500 tlb_capture "" --readers 2 --op migrate
+	tlb_targets_check 2
 }
 
 pstest_main "$@"

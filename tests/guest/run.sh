@@ -19,6 +19,20 @@ LIMIT=${PINSCOPE_VM_TIMEOUT:-300}
 # cannot load in these guests.
 MODULES=(kvm_amd)
 
+# The guest test lists (TESTS, TESTS_smp4 in tests/guest/guest-tests.sh)
+test_list() { sed -n "/^$1=\"\$/,/^\"/{/^[a-z_0-9]*\$/p}" "$REPO/tests/guest/guest-tests.sh"; }
+mapfile -t TESTS < <(test_list TESTS)
+mapfile -t TESTS_SMP4 < <(test_list TESTS_smp4)
+# Does PINSCOPE_VM_ONLY (if set) name any of the tests given?
+selected() {
+	local t
+	[[ -z ${PINSCOPE_VM_ONLY:-} ]] && return 0
+	for t; do
+		[[ ,$PINSCOPE_VM_ONLY, == *",$t,"* ]] && return 0
+	done
+	return 1
+}
+
 n=0 failed=0
 t_start=$EPOCHREALTIME
 tap() { # tap ok|not-ok DESCRIPTION
@@ -82,8 +96,16 @@ for kver in $KERNELS; do
 	append="pstest.release=$(cat "$kdir/release")"
 	[[ -z ${PINSCOPE_VM_ONLY:-} ]] || append+=" pstest.only=$PINSCOPE_VM_ONLY"
 	# boot.sh's exit status adds nothing: every failure is a "not ok" line
-	renumber < <("$VM/boot.sh" -k "$kdir" -i "$initrd" -n "$name" \
-		-t "$LIMIT" -l "$OUT/console-$kver.log" -a "$append" || true)
+	if selected "${TESTS[@]}"; then
+		renumber < <("$VM/boot.sh" -k "$kdir" -i "$initrd" -n "$name" \
+			-t "$LIMIT" -l "$OUT/console-$kver.log" -a "$append" || true)
+	fi
+	# the tests that need more CPUs: a boot of their own with 4 (two NUMA nodes)
+	if selected "${TESTS_SMP4[@]}"; then
+		renumber < <("$VM/boot.sh" -k "$kdir" -i "$initrd" -n "$name smp4" -c 4 \
+			-t "$LIMIT" -l "$OUT/console-$kver-smp4.log" -a "$append pstest.set=smp4" ||
+			true)
+	fi
 done
 
 echo "# guest tier: $(awk -v a="$t_start" -v b="$EPOCHREALTIME" \

@@ -8,6 +8,8 @@
 #   -t SECONDS  wall-clock limit for the whole boot (default 120)
 #   -a ARGS     extra kernel command line
 #   -n NAME     name used in TAP lines (default: the kernel's release)
+#   -c CPUS     vCPUs (default 2); 4 or more make two NUMA nodes, each with
+#               half the CPUs and half the memory
 # Fails (exit 1, a "not ok" line, the console tail on stderr) on a kernel
 # panic or oops, on the time limit, when the guest never printed
 # "PSTEST done", or when a guest test failed. Exit 2: usage.
@@ -16,12 +18,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
-kernel='' initrd='' log='' limit=120 append='' name=''
-while getopts "k:i:l:t:a:n:h" opt; do
+kernel='' initrd='' log='' limit=120 append='' name='' cpus=2
+while getopts "k:i:l:t:a:n:c:h" opt; do
 	case $opt in
 	k) kernel=$OPTARG ;;
 	i) initrd=$OPTARG ;;
@@ -29,11 +31,12 @@ while getopts "k:i:l:t:a:n:h" opt; do
 	t) limit=$OPTARG ;;
 	a) append=$OPTARG ;;
 	n) name=$OPTARG ;;
+	c) cpus=$OPTARG ;;
 	*) usage ;;
 	esac
 done
 [[ -n $kernel && -n $initrd && $OPTIND -gt $# ]] || usage
-[[ $limit =~ ^[0-9]+$ ]] || usage
+[[ $limit =~ ^[0-9]+$ && $cpus =~ ^[1-9][0-9]*$ ]] || usage
 if [[ -d $kernel ]]; then
 	vm_kernel_dir "$kernel"
 	[[ -n $name ]] || name=$(cat "$kernel/release")
@@ -64,8 +67,15 @@ t0=$EPOCHREALTIME
 # fentry and kprobes are switched on and off) and hit a stale int3: seen once
 # as "Oops: int3" in process_one_work on 6.12. Round-robin vCPUs never do.
 accel=${PINSCOPE_VM_ACCEL:-tcg,thread=single}
+numa=()
+if ((cpus >= 4)); then
+	half=$((cpus / 2))
+	numa=(-object "memory-backend-ram,id=m0,size=1G" -object "memory-backend-ram,id=m1,size=1G"
+		-numa "node,nodeid=0,cpus=0-$((half - 1)),memdev=m0"
+		-numa "node,nodeid=1,cpus=$half-$((cpus - 1)),memdev=m1")
+fi
 timeout -k 5 "$limit" qemu-system-x86_64 \
-	-M q35 -accel "$accel" -cpu max -smp 2 -m 2G \
+	-M q35 -accel "$accel" -cpu max -smp "$cpus" -m 2G "${numa[@]}" \
 	-nographic -no-reboot -nic none \
 	-kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic $append" \

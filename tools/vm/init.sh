@@ -24,13 +24,14 @@ while read -r m; do
 	insmod "/lib/modules/$m" || echo "PSTEST # init: insmod $m failed"
 done </etc/pstest/modules
 
-# kernel command line: pstest.only=a,b pstest.timeout=SECONDS pstest.release=R
+# kernel command line: pstest.only=a,b pstest.timeout=SECONDS pstest.release=R pstest.set=NAME
 # shellcheck disable=SC2013 # the command line is words
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	pstest.only=*) export PSTEST_ONLY="${arg#pstest.only=}" ;;
 	pstest.timeout=*) export PSTEST_TIMEOUT="${arg#pstest.timeout=}" ;;
 	pstest.release=*) export PSTEST_RELEASE="${arg#pstest.release=}" ;;
+	pstest.set=*) export PSTEST_SET="${arg#pstest.set=}" ;;
 	esac
 done
 
