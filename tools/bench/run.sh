@@ -21,7 +21,10 @@
 #   BENCH_PROG_STATS [1]    one extra run per traced mode with kernel.bpf_stats_enabled=1:
 #                           BPF run time per program and per operation (kept out of the timed
 #                           runs: it costs too). Unlike the slowdown it does not depend on the
-#                           machine's noise; it leaves out what a program's call costs around it
+#                           machine's noise; it leaves out what a program's call costs around it.
+#                           "net" subtracts what bpf_stats itself adds to each program run (its
+#                           two clock reads: ~70 ns in a VM whose clock is kvm-clock), measured
+#                           as the floor mode's empty programs' ns per run
 #   BENCH_OUT [.output/bench]   PINSCOPE [.output/pinscope]   TOOLS [.output/tools]
 #   PINSCOPE_OTHER          another pinscope binary: adds the mode "other" (A/B of a change)
 set -euo pipefail

@@ -18,14 +18,16 @@ def cells:
 		signed(1))..\(.slowdown_pct_p75 | signed(1))]" end),
 	 (.cpu_slowdown_pct | if . == null then "-" else signed(1) + "%" end),
 	 (if .bpf_ns_per_op == null then "-" else "\(.bpf_ns_per_op | int) (\(.bpf_pct_of_op | fix(1))%)" end),
+	 (if .bpf_net_ns_per_op == null then "-" else "\(.bpf_net_ns_per_op | int) (\(.bpf_net_pct_of_op | fix(1))%)" end),
+	 (.bpf_runs_per_op | fix(1)),
 	 (.events_per_s | int), (.events_per_op | fix(1)), (.extra_ns_per_event | int),
 	 (.lost // "-" | tostring), (.tracer_cpu_pct | fix(1)), "\(.rss_kb | mb)/\(.peak_rss_kb | mb)",
 	 "\(.others_cores | fix(2)) (max \(.others_cores_max | fix(2)))",
 	 "\(.pairs)/\(.runs)"];
 
-def heads: ["mode", "ops/s", "slowdown median [p25..p75]", "CPU/op", "BPF ns/op", "events/s", "ev/op", "ns/event",
+def heads: ["mode", "ops/s", "slowdown median [p25..p75]", "CPU/op", "BPF ns/op", "net", "runs/op", "events/s", "ev/op", "ns/event",
 	"lost", "CPU %", "RSS/peak MB", "others' load, cores", "pairs"];
-def widths: [8, 9, 27, 7, 13, 9, 7, 8, 6, 6, 11, 20, 5];
+def widths: [8, 9, 27, 7, 13, 12, 7, 9, 7, 8, 6, 6, 11, 20, 5];
 
 def textrow: [., widths] | transpose |
 	map(.[0] as $c | .[1] as $w | if $w == 8 then ($c | rpad($w)) else ($c | pad($w)) end) |
@@ -42,7 +44,7 @@ if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |
 		join(", "))), \(.bpftrace) with \(.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds of \(
 		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...); slowdown = extra time per operation " +
-	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation.\n",
+	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation; net = the same less what bpf_stats itself adds to each of the runs/op program runs (\([.summary[].modes[] | .bpf_stats_ns_per_run | select(. != null)] | if length == 0 then "not measured: no floor mode" else "\(.[0] | round) ns" end) per run: its two clock reads, as the floor mode's empty programs measure them).\n",
 	(.summary[] |
 		"**\(.workload)**: \(.what); one operation: \(.op).\n",
 		"| \(heads | join(" | ")) |",
