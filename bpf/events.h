@@ -231,10 +231,14 @@ enum ps_mark_kind {
 	PS_MARK_TICK,  /* end of a sampling interval: per-interval rates are taken here */
 };
 
+/* PS_MARK_READY: gmem.fault is attached (guest faults on guest_memfd are counted); a recording
+ * made before this flag existed reads as not counted */
+#define PS_MARK_F_GMEM_FAULTS 1
+
 struct ps_ev_mark {
 	struct ps_ev_hdr h;
 	__u32 kind;
-	__u32 pad0;
+	__u32 flags;   /* PS_MARK_READY: PS_MARK_F_*; 0 otherwise */
 	__u64 wall_ns; /* CLOCK_REALTIME at the same instant as h.ts_ns */
 };
 
@@ -256,7 +260,8 @@ enum ps_gmem_kind {
 	PS_GMEM_PUNCH,	/* fallocate PUNCH_HOLE: offset, size, flags = mode */
 	PS_GMEM_CLOSE,	/* close() of a guest_memfd or VM fd; PS_GMEM_F_LAST: released */
 	PS_GMEM_EXIT,	/* a process that used KVM exited: its VMs and files are released */
-	PS_GMEM_FAULT,	/* function tier: a fault on guest_memfd (host mapping or guest) */
+	PS_GMEM_FAULT,	/* function tier: a guest fault on private memory (kvm_gmem_get_pfn): gpa,
+			 * offset, size (a page), err; flags = PS_GMEM_FAULT_GUEST */
 	PS_GMEM_INVALIDATE, /* function tier: guest mappings of a range invalidated */
 	PS_GMEM_ERROR,	    /* function tier: memory error (poison) on a guest_memfd folio */
 	PS_GMEM_KIND_MAX,
@@ -264,6 +269,8 @@ enum ps_gmem_kind {
 
 #define PS_GMEM_F_LAST 0x01 /* PS_GMEM_CLOSE: the last reference: the file is released */
 #define PS_GMEM_F_VM   0x02 /* PS_GMEM_CLOSE: the fd was a VM, not a guest_memfd */
+
+#define PS_GMEM_FAULT_GUEST 1 /* PS_GMEM_FAULT: KVM looked up a private page for the guest */
 
 struct ps_ev_gmem {
 	struct ps_ev_hdr h;

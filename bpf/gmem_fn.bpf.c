@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Conversions at the function tier: KVM_SET_MEMORY_ATTRIBUTES seen in kvm_vm_ioctl itself
+ * The function tier of the conv and gmem concerns.
+ *
+ * Conversions: KVM_SET_MEMORY_ATTRIBUTES seen in kvm_vm_ioctl itself
  * (fentry for the request, fexit for the result), where the syscall tier has to find KVM's
  * files by their f_op. The records are the syscall tier's (PS_EV_CONV, REQUEST then RESULT),
  * so the aggregates and reports are the same at both tiers; only the header's tier differs.
@@ -130,6 +132,54 @@ int BPF_PROG(gmem_conv_applied_fexit, struct kvm *kvm, struct kvm_gfn_range *ran
 	e->iface = PS_CONV_VM_ATTR;
 	e->to_private = !!(attrs & PS_KVM_MEMORY_ATTRIBUTE_PRIVATE);
 	e->pad0 = 0;
+	ps_submit(e);
+	return 0;
+}
+
+/*
+ * Guest faults on private memory: KVM looks the page up in the guest_memfd bound to the
+ * memslot (kvm_gmem_get_pfn, from the vCPU thread's fault path), which no system call shows.
+ * One record per look-up, with the gpa, the file offset and the errno. The arguments are read
+ * with bpf_get_func_arg: 6.12 has five (kvm, slot, gfn, pfn, max_order), 6.18 six (a page
+ * pointer before max_order); the first three, used here, are the same.
+ */
+SEC("fexit/kvm_gmem_get_pfn")
+int gmem_fault_fexit(__u64 *ctx)
+{
+	struct kvm_memory_slot *slot;
+	struct ps_ev_gmem *e;
+	struct inode *inode;
+	struct file *file;
+	__u64 kvm, s, gfn, ret, base, pgoff;
+
+	if (!ps_want_current())
+		return 0;
+	if (bpf_get_func_arg(ctx, 0, &kvm) || bpf_get_func_arg(ctx, 1, &s) ||
+	    bpf_get_func_arg(ctx, 2, &gfn) || bpf_get_func_ret(ctx, &ret))
+		return 0;
+	slot = (struct kvm_memory_slot *)s;
+	file = BPF_CORE_READ(slot, gmem.file);
+	base = BPF_CORE_READ(slot, base_gfn);
+	pgoff = BPF_CORE_READ(slot, gmem.pgoff);
+	inode = BPF_CORE_READ(file, f_inode);
+	e = ps_reserve(PS_EV_GMEM, struct ps_ev_gmem, PS_TIER_FENTRY);
+	if (!e)
+		return 0;
+	e->vm = kvm;
+	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
+	e->fd = -1;
+	e->kind = PS_GMEM_FAULT;
+	e->gflags = 0;
+	e->pad0 = 0;
+	e->err = (int)ret < 0 ? -(int)ret : 0;
+	e->gpa = gfn << 12;
+	e->uaddr = 0;
+	e->offset = (gfn - base + pgoff) << 12;
+	e->size = 4096;
+	e->flags = PS_GMEM_FAULT_GUEST;
+	e->slot = 0;
+	e->pad1 = 0;
 	ps_submit(e);
 	return 0;
 }

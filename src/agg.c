@@ -44,6 +44,9 @@ static void on_mark(struct agg *a, const struct ps_ev_mark *m)
 		a->start_ns = m->h.ts_ns;
 		a->wall_at_start_ns = m->wall_ns;
 		break;
+	case PS_MARK_READY:
+		a->gmem.faults_counted = m->flags & PS_MARK_F_GMEM_FAULTS;
+		break;
 	case PS_MARK_END:
 		a->end_ns = m->h.ts_ns;
 		agg_pins_settle(&a->pins);

@@ -19,10 +19,15 @@ const struct gmem_limits gmem_default_limits = {
 const char *gmem_op_name(unsigned int op)
 {
 	static const char *const n[GOP_MAX] = {
-		[GOP_VM_CREATE] = "vm_create", [GOP_CREATE] = "create",
-		[GOP_BIND] = "bind",	       [GOP_MMAP] = "mmap",
-		[GOP_ALLOC] = "allocate",      [GOP_PUNCH] = "punch_hole",
-		[GOP_CONVERT] = "convert",     [GOP_FAULT_EXIT] = "memory_fault_exit",
+		[GOP_VM_CREATE] = "vm_create",
+		[GOP_CREATE] = "create",
+		[GOP_BIND] = "bind",
+		[GOP_MMAP] = "mmap",
+		[GOP_ALLOC] = "allocate",
+		[GOP_PUNCH] = "punch_hole",
+		[GOP_CONVERT] = "convert",
+		[GOP_FAULT_EXIT] = "memory_fault_exit",
+		[GOP_GUEST_FAULT] = "guest_fault",
 	};
 
 	return op < GOP_MAX ? n[op] : "?";
@@ -496,6 +501,14 @@ static void on_gmem(struct agg_gmem *g, const struct agg_pins *p, const struct p
 		break;
 	case PS_GMEM_EXIT:
 		on_exit(g, p, e);
+		break;
+	case PS_GMEM_FAULT:
+		count_op(g, &e->h, GOP_GUEST_FAULT, e->err);
+		f = htab_find(&g->files, e->ino, e->dev);
+		if (f) {
+			f->guest_faults++;
+			f->guest_fault_errors += !!e->err;
+		}
 		break;
 	default:
 		break;

@@ -29,6 +29,7 @@ enum gmem_op {
 	GOP_PUNCH,
 	GOP_CONVERT,
 	GOP_FAULT_EXIT,
+	GOP_GUEST_FAULT, /* function tier only (faults_counted) */
 	GOP_MAX,
 };
 
@@ -68,6 +69,7 @@ struct gmem_file {
 	uint64_t created_ns, released_ns;
 	bool seeded, fd_closed, released;
 	uint64_t allocs, alloc_bytes, punches, punched_bytes, mmaps;
+	uint64_t guest_faults, guest_fault_errors; /* function tier only (faults_counted) */
 	uint64_t orphaned_pages; /* pages that became orphans here, summed over the run */
 };
 
@@ -113,6 +115,7 @@ struct gmem_orphan {
 struct agg_gmem {
 	struct htab procs, vms, files, slots, maps, orphans;
 	uint64_t unplaced_pins; /* gmem pins whose file offset is not known (no mapping seen) */
+	bool faults_counted;	/* gmem.fault is attached (the READY mark says so) */
 };
 
 struct gmem_limits {

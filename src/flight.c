@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "flight.h"
+#include "hooks.h"
 #include "agg.h"
 #include "symbolize.h"
 #include "symtab.h"
@@ -30,6 +31,7 @@ struct fblock {
 struct flight {
 	struct flight_opts o;
 	struct trace_meta meta;
+	unsigned int mark_flags; /* of the session's READY mark: restated at a window's start */
 	struct zblock zip;
 
 	struct tbuf cur; /* raw records not yet sealed */
@@ -100,6 +102,7 @@ void flight_free(struct flight *f)
 void flight_setup(struct flight *f, const struct ps_choice *c, int n)
 {
 	trace_meta_set_tiers(&f->meta, c, n);
+	f->mark_flags = hooks_mark_flags(c, n);
 }
 
 static int to_base(void *ctx, const union ps_event *e)
@@ -226,12 +229,14 @@ static void synth(union ps_event *e, unsigned int type, size_t size, uint32_t tg
 	e->h.ts_ns = ts;
 }
 
-static void put_mark(struct trace_writer *w, unsigned int kind, uint64_t ts, int64_t wall_off)
+static void put_mark(struct trace_writer *w, unsigned int kind, unsigned int flags, uint64_t ts,
+		     int64_t wall_off)
 {
 	union ps_event e;
 
 	synth(&e, PS_EV_MARK, sizeof(e.mark), getpid(), ts);
 	e.mark.kind = kind;
+	e.mark.flags = flags;
 	e.mark.wall_ns = ts + wall_off;
 	trace_writer_event(w, &e);
 }
@@ -300,8 +305,8 @@ static void put_base(struct flight *f, struct trace_writer *w, uint64_t start)
 {
 	union ps_event e;
 
-	put_mark(w, PS_MARK_START, start, f->meta.mono_to_wall_ns);
-	put_mark(w, PS_MARK_READY, start, f->meta.mono_to_wall_ns);
+	put_mark(w, PS_MARK_START, 0, start, f->meta.mono_to_wall_ns);
+	put_mark(w, PS_MARK_READY, f->mark_flags, start, f->meta.mono_to_wall_ns);
 	if (f->base.vmstat_samples) {
 		e.vmstat = f->base.vmstat_last;
 		e.h.ts_ns = start;
@@ -346,7 +351,7 @@ int flight_dump(struct flight *f, const char *path, struct flight_stats *st)
 				     b->last_ts);
 	/* The run goes on: close the window at its newest event. */
 	if (!f->ended)
-		put_mark(w, PS_MARK_END, end, f->meta.mono_to_wall_ns);
+		put_mark(w, PS_MARK_END, 0, end, f->meta.mono_to_wall_ns);
 	n = symtab_encode_all(f->syms, &syms);
 	if (n > 0)
 		trace_writer_block(w, TRACE_BLK_SYMBOLS, syms.data, syms.len, n);

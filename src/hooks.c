@@ -333,3 +333,13 @@ bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func)
 			return true;
 	return false;
 }
+
+unsigned int hooks_mark_flags(const struct ps_choice *c, int n)
+{
+	unsigned int f = 0;
+
+	for (int i = 0; i < n; i++)
+		if (c[i].chosen >= 0 && !strcmp(c[i].hook->name, "gmem.fault"))
+			f |= PS_MARK_F_GMEM_FAULTS;
+	return f;
+}

@@ -97,6 +97,8 @@ bool hooks_tlb_mode(struct ps_choice *c, int n, bool local);
 
 /* The tier a choice names: the chosen implementation's, "off" or "unavailable". */
 const char *choice_tier(const struct ps_choice *c);
+/* PS_MARK_F_* of the READY mark: which optional counts the chosen hooks make. */
+unsigned int hooks_mark_flags(const struct ps_choice *c, int n);
 
 /* Is `func` an optional target of a chosen implementation that this kernel refused? */
 bool hooks_target_skipped(const struct ps_choice *c, int n, const char *func);

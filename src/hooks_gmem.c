@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * Hooks of the guest_memfd and conversion concerns. The function tier names the kvm_gmem_*
- * functions KERNELS.md found on 6.18 (no kernel of the three has guest_memfd code before that);
- * its programs are not written yet, so where fentry works `pinscope probes` says so. The
+ * functions KERNELS.md found on 6.18 (no Debian kernel of the three has guest_memfd code before
+ * that; the software-protected 6.12 guest kernel does); of its lifecycle programs only
+ * gmem.fault is written (bpf/gmem_fn.bpf.c, the guest's faults, which no system call shows),
+ * so where fentry works `pinscope probes` says so for the others. The
  * syscall tier is bpf/gmem_sys.bpf.c. Conversion requests on the VM have a function tier,
  * bpf/gmem_fn.bpf.c (fentry/fexit on kvm_vm_ioctl), measured in the 6.12 guest.
  */
@@ -83,11 +85,11 @@ const struct ps_hook ps_hooks_gmem[] = {
 	{
 		.name = "gmem.fault",
 		.concern = "gmem",
-		.what = "faults on guest_memfd: host mappings and guest (kvm_gmem_get_pfn)",
+		.what = "guest faults on private memory: KVM looking the page up in the "
+			"guest_memfd (kvm_gmem_get_pfn): gpa, file offset, errno",
 		.impls =
 			{
-				{PS_TIER_FENTRY, "kvm_gmem_fault_user_mapping,kvm_gmem_get_pfn",
-				 "gmem_fault_fentry", NULL},
+				{PS_TIER_FENTRY, "kvm_gmem_get_pfn", "gmem_fault_fexit", NULL},
 			},
 		.blind = NOT_GUEST,
 	},

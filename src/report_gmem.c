@@ -122,6 +122,11 @@ static void files_text(FILE *out, struct agg *a, uint64_t vm, const char *indent
 			indent, f->k.k1, fmt_bytes(f->size, b1, sizeof(b1)), f->flags, f->fd,
 			file_state(f), f->mmaps, fmt_bytes(f->alloc_bytes, b2, sizeof(b2)),
 			fmt_bytes(f->punched_bytes, b3, sizeof(b3)), f->punches, f->orphaned_pages);
+		if (a->gmem.faults_counted)
+			fprintf(out,
+				"%s  guest faults on private memory: %" PRIu64 " (%" PRIu64
+				" failed)\n",
+				indent, f->guest_faults, f->guest_fault_errors);
 	}
 	free(v);
 	v = sorted(&a->gmem.slots, &n);
@@ -289,6 +294,10 @@ static void procs_json(struct json *j, struct agg *a)
 		for (int op = 0; op < GOP_MAX; op++) {
 			const struct gmem_op_count *c = &pr->ops[op];
 
+			if (op == GOP_GUEST_FAULT && !a->gmem.faults_counted) {
+				json_null(j, gmem_op_name(op));
+				continue;
+			}
 			json_obj_begin(j, gmem_op_name(op));
 			json_u64(j, "calls", c->calls);
 			json_u64(j, "ok", c->ok);
@@ -342,6 +351,14 @@ static void vms_files_json(struct json *j, struct agg *a, uint64_t now)
 		json_u64(j, "punch_holes", f->punches);
 		json_u64(j, "punched_bytes", f->punched_bytes);
 		json_u64(j, "orphaned_pages_total", f->orphaned_pages);
+		/* null where gmem.fault is not attached: not counted, rather than none */
+		if (a->gmem.faults_counted) {
+			json_u64(j, "guest_faults", f->guest_faults);
+			json_u64(j, "guest_faults_failed", f->guest_fault_errors);
+		} else {
+			json_null(j, "guest_faults");
+			json_null(j, "guest_faults_failed");
+		}
 		json_obj_end(j);
 	}
 	json_arr_end(j);

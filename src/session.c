@@ -96,13 +96,14 @@ static void synth_hdr(union ps_event *e, unsigned int type, size_t size, uint32_
 	e->h.ts_ns = now_mono_ns();
 }
 
-static void emit_mark(struct run *r, unsigned int kind)
+static void emit_mark(struct run *r, unsigned int kind, unsigned int flags)
 {
 	union ps_event e;
 
 	synth_hdr(&e, PS_EV_MARK, sizeof(e.mark), getpid());
 	e.h.tier = PS_TIER_USER;
 	e.mark.kind = kind;
+	e.mark.flags = flags;
 	e.mark.wall_ns = now_wall_ns();
 	emit(r, &e);
 }
@@ -506,9 +507,9 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		goto out;
 	}
 	r.rb = rb;
-	emit_mark(&r, PS_MARK_START);
+	emit_mark(&r, PS_MARK_START, 0);
 	loader_ready(r.l);
-	emit_mark(&r, PS_MARK_READY);
+	emit_mark(&r, PS_MARK_READY, hooks_mark_flags(choices, n));
 	/* Seeding reads its own records back from the ring: give it a second, not forever. */
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
 	r.tlb = tlb_poll_new(r.l, !cfg.tlb_by_csd);
@@ -564,7 +565,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 			tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 			pageref_poll_tick(pr, a);
 			emit_loss(&r);
-			emit_mark(&r, PS_MARK_TICK);
+			emit_mark(&r, PS_MARK_TICK, 0);
 			if (sink->on_tick && sink->on_tick(sink->ctx, a))
 				break;
 		}
@@ -577,7 +578,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	sample_procfs(&r, true);
 	tlb_poll_tick(r.tlb, a, emit_tlb_cb, &r);
 	emit_loss(&r);
-	emit_mark(&r, PS_MARK_END);
+	emit_mark(&r, PS_MARK_END, 0);
 	rc = 0;
 out:
 	kvm_gate_stop(r.gate);

@@ -2,7 +2,10 @@
 /* guest_memfd state and its joins with the pins, on crafted event sequences. */
 #include "unit.h"
 #include "agg.h"
+#include "report.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define VM    0xffff888100000000ULL
@@ -124,6 +127,68 @@ UNIT_TEST(gmem_calls_counted_with_errno)
 	CHECK_EQ(a.gmem.files.count, 1);
 	CHECK_EQ(a.gmem.slots.count, 1);
 	agg_free(&a);
+}
+
+static void ready(struct agg *a, unsigned int flags)
+{
+	union ps_event e;
+
+	hdr(&e, PS_EV_MARK, sizeof(e.mark));
+	e.mark.kind = PS_MARK_READY;
+	e.mark.flags = flags;
+	agg_apply(a, &e);
+}
+
+static char *report_json(struct agg *a)
+{
+	struct report_opts ro = {.json = true};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	agg_refresh(a);
+	report_print(f, a, &ro);
+	fclose(f);
+	return buf;
+}
+
+/* gmem.fault: per process (with errnos) and per file; null where the hook is not attached. */
+UNIT_TEST(gmem_guest_faults_counted_only_where_attached)
+{
+	struct gmem_file *f;
+	struct gmem_proc *pr;
+	struct agg a;
+	char *j;
+
+	for (int attached = 0; attached < 2; attached++) {
+		CHECK(agg_init(&a, NULL) == 0);
+		ready(&a, attached ? PS_MARK_F_GMEM_FAULTS : 0);
+		vmm(&a);
+		for (int i = 0; i < 3; i++)
+			gmem(&a, PS_GMEM_FAULT, 0, i * 4096, 4096, 0, GPA + i * 4096);
+		gmem(&a, PS_GMEM_FAULT, 14, 0, 4096, 0, GPA);
+		f = htab_find(&a.gmem.files, INO, DEV);
+		pr = htab_find(&a.gmem.procs, TGID, 0);
+		CHECK(f != NULL && pr != NULL);
+		CHECK_EQ(f->guest_faults, 4);
+		CHECK_EQ(f->guest_fault_errors, 1);
+		CHECK_EQ(pr->ops[GOP_GUEST_FAULT].calls, 4);
+		CHECK_EQ(pr->ops[GOP_GUEST_FAULT].ok, 3);
+		CHECK_EQ(pr->ops[GOP_GUEST_FAULT].errs[0].err, 14);
+		j = report_json(&a);
+		CHECK(j != NULL);
+		if (attached) {
+			CHECK(strstr(j, "\"guest_faults\":4,\"guest_faults_failed\":1") != NULL);
+			CHECK(strstr(j, "\"guest_fault\":{\"calls\":4,\"ok\":3,\"failed\":1") !=
+			      NULL);
+		} else {
+			CHECK(strstr(j, "\"guest_faults\":null,\"guest_faults_failed\":null") !=
+			      NULL);
+			CHECK(strstr(j, "\"guest_fault\":null") != NULL);
+		}
+		free(j);
+		agg_free(&a);
+	}
 }
 
 UNIT_TEST(gmem_punch_under_pin_orphans_exactly_the_pinned_pages)

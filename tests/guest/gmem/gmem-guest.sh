@@ -12,6 +12,8 @@
 #           (kvm_vm_ioctl, bpf/gmem_fn.bpf.c; the default when it attaches) and syscall
 #           (PINSCOPE_TIER=syscall, bpf/gmem_sys.bpf.c). Each must count what swvm printed:
 #           conversions and pages per direction, none failed.
+#           At the fentry tier KVM's look-ups of private pages for the guest are counted
+#           (gmem.fault): one per page written after each conversion to private.
 #   held:   the shared pages of a range pinned, then the range converted to private (the
 #           memory is now held twice): once by gup_test (PIN_LONGTERM_TEST_START, a
 #           pin_user_pages() from an ioctl) and once by an io_uring fixed buffer. At the fentry
@@ -116,7 +118,7 @@ fault_cmds() {
 
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
-echo "PSTEST 1..11"
+echo "PSTEST 1..13"
 
 # 1-2. report on a healthy run
 ok=1
@@ -193,7 +195,7 @@ for tier in fentry syscall; do
 	"$PS" probes >"$WORK/probes-$tier.out" 2>&1
 	got=$(awk '$1 == "conv.request" { print $3 }' "$WORK/probes-$tier.out")
 	ok=1
-	if [ "$got" = $tier ] && start_ps "report-$tier" report -d 600; then
+	if [ "$got" = $tier ] && start_ps "report-$tier" report -d 600 -o "$WORK/rec-$tier.pscope"; then
 		cp "$WORK/healthy.cmd" "$WORK/healthy-$tier.cmd"
 		run_swvm "healthy-$tier"
 		stop_ps
@@ -211,9 +213,25 @@ for tier in fentry syscall; do
 	n=$(($(kv "$d" conv_to_private) + $(kv "$d" conv_to_shared)))
 	[ $ok = 0 ] && grep -q "^conversions: $n requests, $n ok, 0 failed;" "$WORK/report-$tier.out"
 	tap $? "tier $tier: $n requests, $n ok, 0 failed"
+	eval "ok_$tier=$ok"
 done
 
-# 9-11. pinned, then converted: held twice
+# 9-10. guest faults on private memory (gmem.fault, kvm_gmem_get_pfn: fentry only). Each of
+# the N rounds writes 4 pages just converted to private: KVM looks each up in the guest_memfd
+# once (converting back to shared zapped the private mappings of the round before).
+gf=$(grep -o 'guest faults on private memory: [0-9]* ([0-9]* failed)' "$WORK/report-fentry.out")
+# the recording of the same run says the same (the READY mark carries "counted")
+"$PS" report "$WORK/rec-fentry.pscope" >"$WORK/replay-fentry.out" 2>&1
+rgf=$(grep -o 'guest faults on private memory: [0-9]* ([0-9]* failed)' "$WORK/replay-fentry.out")
+echo "PSTEST # fentry: $gf; replayed: $rgf; swvm wrote $N x 4 private pages"
+[ "$ok_fentry" = 0 ] && [ "$gf" = "guest faults on private memory: $((N * 4)) (0 failed)" ] &&
+	grep -q "guest_fault $((N * 4)) ok" "$WORK/report-fentry.out" && [ "$rgf" = "$gf" ]
+tap $? "tier fentry: $((N * 4)) guest faults on private memory (kvm_gmem_get_pfn), none failed; the same replayed"
+[ "$ok_syscall" = 0 ] && grep -q 'guest_memfd ino [0-9]*: ' "$WORK/report-syscall.out" &&
+	! grep -q 'guest faults\|guest_fault' "$WORK/report-syscall.out"
+tap $? "tier syscall: guest faults not counted, and not shown as none"
+
+# 11-13. pinned, then converted: held twice
 held_cmds() {
 	echo "gup-pin 0x40000 4"
 	echo "convert private 0x40000 4"
