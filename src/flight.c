@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "flight.h"
-#include "hooks.h"
 #include "agg.h"
+#include "hooks.h"
 #include "symbolize.h"
 #include "symtab.h"
 #include "tbuf.h"
