@@ -213,7 +213,7 @@ static void migrator(struct tlbload *t, pid_t target, int cpu, int in, int out)
 	void **pages = calloc(t->pages, sizeof(*pages));
 	int *nodes = calloc(t->pages, sizeof(*nodes));
 	int *status = calloc(t->pages, sizeof(*status));
-	unsigned long i, p, moves;
+	unsigned long i, p;
 	char go;
 
 	if (!pages || !nodes || !status)
@@ -222,7 +222,7 @@ static void migrator(struct tlbload *t, pid_t target, int cpu, int in, int out)
 	for (p = 0; p < t->pages; p++)
 		pages[p] = t->mem + p * page_size;
 	while (read(in, &go, 1) == 1) {
-		for (moves = 0, i = 0; i < t->iters; i++, moves++) {
+		for (i = 0; i < t->iters; i++) {
 			for (p = 0; p < t->pages; p++)
 				nodes[p] = (i & 1) ? 0 : 1;
 			if (move_pages(target, t->pages, pages, nodes, status))
@@ -237,7 +237,8 @@ static void migrator(struct tlbload *t, pid_t target, int cpu, int in, int out)
 				exit(1);
 			}
 		}
-		if (write(out, &moves, sizeof(moves)) != sizeof(moves))
+		/* every move succeeded (a failed one ends the migrator): iters of them */
+		if (write(out, &t->iters, sizeof(t->iters)) != sizeof(t->iters))
 			die("migrator: write", errno);
 	}
 	_exit(0);
