@@ -12,25 +12,6 @@
 static const struct ps_hook *const tables[] = {ps_hooks_pins, ps_hooks_gmem, ps_hooks_tlb,
 					       ps_hooks_pageref};
 
-const char *tier_name(enum ps_tier t)
-{
-	static const char *const names[PS_TIER_MAX] = {
-		[PS_TIER_NONE] = "unavailable", [PS_TIER_FENTRY] = "fentry",
-		[PS_TIER_KPROBE] = "kprobe",	[PS_TIER_RAW_TP] = "raw_tp",
-		[PS_TIER_TP] = "tracepoint",	[PS_TIER_SYSCALL] = "syscall",
-		[PS_TIER_PROCFS] = "procfs",	[PS_TIER_USER] = "user",
-	};
-
-	return t < PS_TIER_MAX && names[t] ? names[t] : "?";
-}
-
-const char *choice_tier(const struct ps_choice *c)
-{
-	if (c->chosen >= 0)
-		return tier_name(c->hook->impls[c->chosen].tier);
-	return c->off ? "off" : "unavailable";
-}
-
 /* Calls fn on each comma/space separated word of list; stops at the first non-zero result. */
 static int each_word(const char *list, const char *seps, int (*fn)(const char *, void *), void *arg)
 {

@@ -4,18 +4,10 @@
  * leak, and must call a file intact only if it is (tests/fuzz/run.sh builds and runs it).
  */
 #include "trace_read.h"
-#include "hooks.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* trace_meta.c names tiers when it writes a header; the reader never does. */
-const char *tier_name(enum ps_tier t)
-{
-	(void)t;
-	return "?";
-}
 
 static int on_event(void *ctx, const union ps_event *e)
 {
