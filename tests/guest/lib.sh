@@ -30,12 +30,13 @@
 #                             nested objects) of FILE that matches ERE, one a line
 #   json_val OBJ KEY          print the value of "KEY" in object text OBJ
 #                             (numbers, true/false/null bare, strings unquoted)
-# Each test runs in its own shell under a time limit (PSTEST_TIMEOUT, 60 s),
+# Each test runs in its own shell under a time limit (PSTEST_TIMEOUT, 120 s: TCG under host
+# steal runs 2-3x slower than on an idle host),
 # and background commands it started are killed when it ends.
 
 PSTEST_DIR=${PSTEST_DIR:-/pstest}
 PSTEST_WORK=${PSTEST_WORK:-/tmp/pstest}
-PSTEST_TIMEOUT=${PSTEST_TIMEOUT:-60}
+PSTEST_TIMEOUT=${PSTEST_TIMEOUT:-120}
 PSTEST_SKIP_RC=77
 
 say() { echo "PSTEST $*"; }
@@ -114,7 +115,7 @@ send() {
 }
 
 wait_for_line() {
-	_n=$1 _re=$2 _end=$(($(date +%s) + ${3:-30}))
+	_n=$1 _re=$2 _end=$(($(date +%s) + ${3:-60}))
 	_pid=$(bg_pid "$_n")
 	LINE=
 	while :; do
@@ -127,7 +128,7 @@ wait_for_line() {
 		fi
 		[ "$(date +%s)" -lt "$_end" ] || {
 			cat "$W/$_n.out"
-			fail "$_n: no line /$_re/ within ${3:-30} s"
+			fail "$_n: no line /$_re/ within ${3:-60} s"
 		}
 		sleep 0.05
 	done

@@ -5,7 +5,7 @@
 # `make vm-test`.
 # Environment:
 #   PINSCOPE_VM_KERNELS  kernels to test (default "6.1 6.12")
-#   PINSCOPE_VM_TIMEOUT  wall-clock limit per boot in seconds (default 300)
+#   PINSCOPE_VM_TIMEOUT  wall-clock limit per boot in seconds (default 600)
 #   PINSCOPE_VM_ONLY     comma-separated guest tests to run (default all)
 #   PINSCOPE_VM_CACHE    kernel cache (default /var/cache/pinscope-vm)
 # Console logs and initramfs images go to .output/vm/.
@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VM=$REPO/tools/vm
 OUT=$REPO/.output/vm
 KERNELS=${PINSCOPE_VM_KERNELS:-6.1 6.12}
-LIMIT=${PINSCOPE_VM_TIMEOUT:-300}
+LIMIT=${PINSCOPE_VM_TIMEOUT:-600}
 # kvm_amd: TCG's -cpu max has SVM (with NPT) but no VMX, so kvm_intel
 # cannot load in these guests.
 MODULES=(kvm_amd)
