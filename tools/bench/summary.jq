@@ -83,6 +83,21 @@ def summarise($w):
 
 def mode($s; $m): $s.modes[] | select(.mode == $m);
 
+# How well a mode's median slowdown is known: 2 standard errors, from the spread of the middle
+# half as for a normal spread (null where the run cannot say).
+def margin($m):
+	if $m.slowdown_pct == null or $m.slowdown_pct_p25 == null or ($m.pairs // 0) < 1 then null
+	else 2 * 1.2533 * ($m.slowdown_pct_p75 - $m.slowdown_pct_p25) / 1.349 / ($m.pairs | sqrt) end;
+
+# Is median slowdown $v (known to +-$e) at most $lim? true only if its upper bound is, false only
+# if its lower bound is above, null where the run cannot tell.
+def settled($v; $e; $lim):
+	if $v == null then false elif $e == null then $v <= $lim
+	elif $v + $e <= $lim then true elif $v - $e > $lim then false else null end;
+
+def unsettled_note($e; $m; $what):
+	"not judged: the median is known to +-\($e * 10 | round / 10) points (2 standard errors from p25..p75 over \($m.pairs) pairs), too wide for \($what)";
+
 [$meta.config.workloads[] as $w |
 	{workload: $w, what: $meta.workloads[$w].what, op: $meta.workloads[$w].op,
 	 modes: summarise($w)}] as $summary |
@@ -96,19 +111,10 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 		((mode($s; "base") // {}).ipis_per_op) as $ipo |
 		($s.workload == "tlb" and $ipo != null and $ipo < 0.01) as $noshoot |
 		((
-		# The median of paired slowdowns is known to about 2 standard errors (from the spread of
-		# the middle half, as for a normal spread): met only if its upper bound is within the
-		# limit, missed only if its lower bound is above; between the two the run cannot tell.
-		(if $l then $limit[$s.workload] as $lim | $l.slowdown_pct as $v |
-			(if $v == null or $l.slowdown_pct_p25 == null or ($l.pairs // 0) < 1 then null
-			 else 2 * 1.2533 * ($l.slowdown_pct_p75 - $l.slowdown_pct_p25) / 1.349 /
-				($l.pairs | sqrt) end) as $e |
-			{target: "\($s.workload): pinscope live slowdown <= \($lim)%", value: $v,
-			 met: (if $v == null then false elif $e == null then $v <= $lim
-				elif $v + $e <= $lim then true elif $v - $e > $lim then false
-				else null end),
-			 margin: $e} |
-			if .met == null then .note = "not judged: the median is known to +-\($e * 10 | round / 10) points (2 standard errors from p25..p75 over \($l.pairs) pairs), too wide for \($lim)%" else . end
+		(if $l then $limit[$s.workload] as $lim | margin($l) as $e |
+			{target: "\($s.workload): pinscope live slowdown <= \($lim)%", value: $l.slowdown_pct,
+			 met: settled($l.slowdown_pct; $e; $lim), margin: $e} |
+			if .met == null then .note = unsettled_note($e; $l; "\($lim)%") else . end
 		 else empty end),
 		(mode($s; "floor") // null) as $f |
 		(if $l and $f and $l.slowdown_pct != null and $f.slowdown_pct != null then
@@ -140,10 +146,14 @@ def mode($s; $m): $s.modes[] | select(.mode == $m);
 		(if $l and $b then {target: "\($s.workload): bpftrace slowdown >= 10x pinscope live's",
 			value: (if ($l.slowdown_pct // 0) > 0 then $b.slowdown_pct / $l.slowdown_pct
 				else null end),
+			# pinscope's slowdown <= a tenth of bpftrace's, judged as the slowdown target is
 			met: (if ($b.slowdown_pct // 0) < 2 then null
-				else (($l.slowdown_pct // 0) <= 0 or
-					$b.slowdown_pct / $l.slowdown_pct >= 10) end),
-			note: "value null: pinscope's slowdown <= 0; met null: bpftrace's own slowdown is under 2%, no ratio to judge"}
+				else settled($l.slowdown_pct; margin($l); $b.slowdown_pct / 10) end),
+			margin: margin($l),
+			note: "value null: pinscope's slowdown <= 0; met null: bpftrace's own slowdown is under 2%, no ratio to judge, or pinscope's median is not known well enough"} |
+			if .met == null and ($b.slowdown_pct // 0) >= 2 and .margin != null then
+				.note = unsettled_note(.margin; $l; "a tenth of bpftrace's \($b.slowdown_pct * 10 | round / 10)%")
+			else . end
 		 else empty end)) |
 		if $noshoot then .met = null |
 			.note = "not judged: \($ipo * 1000 | round / 1000) TLB shootdown IPIs per operation on this machine (its hypervisor flushes other vCPUs without IPIs)"
