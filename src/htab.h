@@ -14,6 +14,7 @@
 #ifndef PS_HTAB_H
 #define PS_HTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,17 @@ void *htab_find(const struct htab *h, uint64_t k1, uint64_t k2);
 /* Returns the entry (zeroed with its key set when *created) or NULL when full. */
 void *htab_insert(struct htab *h, uint64_t k1, uint64_t k2, int *created);
 void htab_del(struct htab *h, void *ent);
+/* Is ent, an entry this table once returned (or NULL), still live with the key (k1, k2)? Entries
+ * never move and their array lives as long as the table, so a caller may keep a pointer to an
+ * entry and check it this way instead of looking the key up again. */
+static inline bool htab_live(const struct htab *h, const void *ent, uint64_t k1, uint64_t k2)
+{
+	const struct htab_key *k = ent;
+	/* Unsigned: a pointer below the array wraps to a large offset. */
+	size_t off = (size_t)((uintptr_t)ent - (uintptr_t)h->ents);
+
+	return ent && off < h->used * h->esz && h->live[off / h->esz] && k->k1 == k1 && k->k2 == k2;
+}
 /* Iterate: for (size_t i = 0; (e = htab_next(h, &i)); ) */
 void *htab_next(const struct htab *h, size_t *iter);
 

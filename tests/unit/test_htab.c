@@ -52,3 +52,37 @@ UNIT_TEST(htab_churn_keeps_working)
 	CHECK_EQ(h.overflow, 0);
 	htab_free(&h);
 }
+
+UNIT_TEST(htab_live_checks_kept_pointers)
+{
+	struct htab h, other;
+	struct ent *a, *b, *c;
+
+	CHECK(htab_init(&h, 8, sizeof(struct ent)) == 0);
+	CHECK(htab_init(&other, 8, sizeof(struct ent)) == 0);
+	CHECK(!htab_live(&h, NULL, 0, 0));
+	a = htab_insert(&h, 1, 2, NULL);
+	b = htab_insert(&h, 3, 4, NULL);
+	CHECK(a && b);
+	CHECK(htab_live(&h, a, 1, 2));
+	CHECK(htab_live(&h, b, 3, 4));
+	/* The key must match too. */
+	CHECK(!htab_live(&h, a, 1, 3));
+	CHECK(!htab_live(&h, a, 3, 4));
+	/* An entry of another table is not one of this table's. */
+	CHECK(!htab_live(&h, htab_insert(&other, 1, 2, NULL), 1, 2));
+	/* Deleted: not live, though the pointer still points into the array. */
+	htab_del(&h, a);
+	CHECK(!htab_live(&h, a, 1, 2));
+	CHECK(htab_live(&h, b, 3, 4));
+	/* The entry reused for another key is live with that key only. */
+	c = htab_insert(&h, 5, 6, NULL);
+	CHECK(c == a);
+	CHECK(!htab_live(&h, a, 1, 2));
+	CHECK(htab_live(&h, a, 5, 6));
+	/* Deleting the last entry handed out leaves the pointer readable and not live. */
+	htab_del(&h, b);
+	CHECK(!htab_live(&h, b, 3, 4));
+	htab_free(&h);
+	htab_free(&other);
+}
