@@ -108,10 +108,20 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 
 static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 {
-	struct pin_ent *old = htab_find(&p->pins, e->obj, e->slot), *pin;
+	int created;
+	struct pin_ent *pin = htab_insert(&p->pins, e->obj, e->slot, &created), *old;
 	struct holder_ent *h;
 	uint64_t since = (e->h.flags & PS_F_SEED) ? 0 : e->h.ts_ns;
 
+	if (!pin) {
+		/* The pin table is full. The holder is updated all the same; when it does not
+		 * fit either, the record is the holder table's loss only, as it always was
+		 * (the holder was looked up first). */
+		if (!holder_get(p, e))
+			p->pins.overflow--;
+		return;
+	}
+	old = created ? NULL : pin;
 	/* A restated pin that did not change keeps its age. */
 	if (old && old->uaddr == e->uaddr && old->len == e->len && old->pages == e->pages) {
 		since = old->since_ns;
@@ -125,13 +135,10 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 		pin_release(p, old, e->h.ts_ns);
 	h = holder_get(p, e);
 	if (!h) {
-		if (old)
-			htab_del(&p->pins, old);
+		/* A new entry goes back as it came: the table is as it was. */
+		htab_del(&p->pins, pin);
 		return;
 	}
-	pin = old ? old : htab_insert(&p->pins, e->obj, e->slot, NULL);
-	if (!pin)
-		return;
 	pin->stale = false;
 	pin->holder = h->k;
 	pin->uaddr = e->uaddr;

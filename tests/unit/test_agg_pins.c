@@ -312,6 +312,45 @@ UNIT_TEST(agg_pins_stack_of_previous_record)
 	agg_free(&a);
 }
 
+/* Full tables: what does not fit is counted once, in the table that refused it, and a pin whose
+ * holder does not fit leaves no trace of the buffer it replaced. */
+UNIT_TEST(agg_pins_full_tables_count_once)
+{
+	const struct agg_limits lim = {
+		.max_pins = 2, .max_holders = 1, .max_objs = 4, .max_procs = 4};
+	struct agg a;
+	struct holder_ent *h;
+
+	CHECK(agg_init(&a, &lim) == 0);
+	apply(&a, pin(42, 0xabc, 0, 1, 0));
+	apply(&a, pin(42, 0xabc, 1, 2, 0));
+	/* the pin table is full: its loss */
+	apply(&a, pin(42, 0xabc, 2, 4, 0));
+	CHECK_EQ(a.pins.pins.overflow, 1);
+	CHECK_EQ(a.pins.holders.overflow, 0);
+	/* both are full: the holder table's loss only */
+	apply(&a, pin(43, 0xabc, 2, 4, 0));
+	CHECK_EQ(a.pins.pins.overflow, 1);
+	CHECK_EQ(a.pins.holders.overflow, 1);
+	/* a slot taken over by a holder that does not fit: the old pin is released and gone */
+	apply(&a, pin(43, 0xabc, 1, 8, 0));
+	CHECK_EQ(a.pins.holders.overflow, 2);
+	CHECK_EQ(a.pins.pins.count, 1);
+	h = only_holder(&a);
+	CHECK(h != NULL);
+	CHECK_EQ(h->pins, 1);
+	CHECK_EQ(h->pages, 1);
+	CHECK_EQ(h->released_pages, 2);
+	/* the freed entry takes a new pin of the holder that fits */
+	apply(&a, pin(42, 0xabc, 3, 16, 0));
+	CHECK_EQ(a.pins.pins.count, 2);
+	CHECK_EQ(h->pins, 2);
+	CHECK_EQ(h->pages, 17);
+	CHECK_EQ(a.pins.pins.overflow, 1);
+	CHECK_EQ(agg_pins_overflow(&a.pins), 3);
+	agg_free(&a);
+}
+
 static union ps_event churn(uint32_t tgid, uint64_t obj, uint64_t pairs, uint64_t pages)
 {
 	union ps_event e;
