@@ -54,9 +54,16 @@ static struct proc_ent *proc_get(struct agg_pins *p, uint32_t tgid)
 	return htab_insert(&p->procs, tgid, 0, NULL);
 }
 
-static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin *e)
+/* The user stack a PIN record is counted with: its own, or its object's previous one. */
+struct pin_stack {
+	const __u64 *ip; /* PS_MAX_STACK entries */
+	unsigned int nr;
+};
+
+static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin *e,
+				     const struct pin_stack *st)
 {
-	uint64_t k2 = stack_hash(e->ustack, e->nr_ustack);
+	uint64_t k2 = stack_hash(st->ip, st->nr);
 	int created;
 	struct holder_ent *h =
 		htab_insert(&p->holders, (uint64_t)e->h.tgid << 8 | e->subsys, k2, &created);
@@ -67,8 +74,8 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 		h->tgid = e->h.tgid;
 		h->subsys = e->subsys;
 		h->first_ns = e->h.ts_ns;
-		h->nr_ustack = e->nr_ustack < PS_MAX_STACK ? e->nr_ustack : PS_MAX_STACK;
-		memcpy(h->ustack, e->ustack, sizeof(h->ustack));
+		h->nr_ustack = st->nr < PS_MAX_STACK ? st->nr : PS_MAX_STACK;
+		memcpy(h->ustack, st->ip, sizeof(h->ustack));
 	}
 	if (!h->nr_kstack && e->nr_kstack && (h->kstack = malloc(sizeof(e->kstack)))) {
 		h->nr_kstack = e->nr_kstack < PS_MAX_STACK ? e->nr_kstack : PS_MAX_STACK;
@@ -106,7 +113,7 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 	htab_del(&p->pins, pin);
 }
 
-static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
+static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct pin_stack *st)
 {
 	int created;
 	struct pin_ent *pin = htab_insert(&p->pins, e->obj, e->slot, &created), *old;
@@ -117,7 +124,7 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 		/* The pin table is full. The holder is updated all the same; when it does not
 		 * fit either, the record is the holder table's loss only, as it always was
 		 * (the holder was looked up first). */
-		if (!holder_get(p, e))
+		if (!holder_get(p, e, st))
 			p->pins.overflow--;
 		return;
 	}
@@ -133,7 +140,7 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e)
 	/* Another buffer in the slot: the entry is reused for it. */
 	if (old)
 		pin_release(p, old, e->h.ts_ns);
-	h = holder_get(p, e);
+	h = holder_get(p, e, st);
 	if (!h) {
 		/* A new entry goes back as it came: the table is as it was. */
 		htab_del(&p->pins, pin);
@@ -253,18 +260,16 @@ static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
 {
 	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
-	struct ps_ev_pin with_stack;
+	struct pin_stack st = {e->ustack, e->nr_ustack};
 
 	if (o && (e->h.flags & PS_F_USTACK_PREV)) {
-		with_stack = *e;
-		with_stack.nr_ustack = o->nr_ustack;
-		memcpy(with_stack.ustack, o->ustack, sizeof(with_stack.ustack));
-		e = &with_stack;
+		st.ip = o->ustack;
+		st.nr = o->nr_ustack;
 	} else if (o) {
 		o->nr_ustack = e->nr_ustack;
 		memcpy(o->ustack, e->ustack, sizeof(o->ustack));
 	}
-	pin_add(p, e);
+	pin_add(p, e, &st);
 	if (!o)
 		return;
 	o->tgid = e->h.tgid;

@@ -67,7 +67,7 @@ struct obj_ent {
 	uint8_t nr_ustack;
 	uint64_t teardown_ns;
 	/* The user stack of its last PIN record that had one: PS_F_USTACK_PREV records take it. */
-	uint64_t ustack[PS_MAX_STACK];
+	__u64 ustack[PS_MAX_STACK];
 };
 
 struct proc_ent {
