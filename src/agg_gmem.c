@@ -656,7 +656,7 @@ static void blocker_add(struct gmem_blocker *out, int *n, int max, const struct 
 		b->oldest_ns = pin->since_ns;
 		b->tgid = pin->holder.k1 >> 8;
 		b->subsys = pin->subsys;
-		h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+		h = agg_pins_holder_of(p, pin);
 		if (h) {
 			memcpy(b->comm, h->comm, sizeof(b->comm));
 			b->nr_ustack = h->nr_ustack;

@@ -58,16 +58,19 @@ static struct proc_ent *proc_get(struct agg_pins *p, uint32_t tgid)
 struct pin_stack {
 	const __u64 *ip; /* PS_MAX_STACK entries */
 	unsigned int nr;
+	uint64_t hash;		 /* stack_hash() */
+	struct holder_ent *hint; /* maybe the holder (its object's last), or NULL */
 };
 
 static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin *e,
 				     const struct pin_stack *st)
 {
-	uint64_t k2 = stack_hash(st->ip, st->nr);
-	int created;
-	struct holder_ent *h =
-		htab_insert(&p->holders, (uint64_t)e->h.tgid << 8 | e->subsys, k2, &created);
+	uint64_t k1 = (uint64_t)e->h.tgid << 8 | e->subsys;
+	int created = 0;
+	struct holder_ent *h = st->hint;
 
+	if (!htab_live(&p->holders, h, k1, st->hash))
+		h = htab_insert(&p->holders, k1, st->hash, &created);
 	if (!h)
 		return NULL;
 	if (created) {
@@ -89,7 +92,7 @@ static struct holder_ent *holder_get(struct agg_pins *p, const struct ps_ev_pin 
 /* Take pin's pages off its holder (the entry stays). */
 static void pin_release(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 {
-	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+	struct holder_ent *h = agg_pins_holder_of(p, pin);
 
 	if (h) {
 		h->pins--;
@@ -113,7 +116,9 @@ static void pin_drop(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 	htab_del(&p->pins, pin);
 }
 
-static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct pin_stack *st)
+/* The holder the pin was counted with, or NULL when it was not counted again. */
+static struct holder_ent *pin_add(struct agg_pins *p, const struct ps_ev_pin *e,
+				  const struct pin_stack *st)
 {
 	int created;
 	struct pin_ent *pin = htab_insert(&p->pins, e->obj, e->slot, &created), *old;
@@ -124,9 +129,10 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct 
 		/* The pin table is full. The holder is updated all the same; when it does not
 		 * fit either, the record is the holder table's loss only, as it always was
 		 * (the holder was looked up first). */
-		if (!holder_get(p, e, st))
+		h = holder_get(p, e, st);
+		if (!h)
 			p->pins.overflow--;
-		return;
+		return h;
 	}
 	old = created ? NULL : pin;
 	/* A restated pin that did not change keeps its age. */
@@ -134,7 +140,7 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct 
 		since = old->since_ns;
 		if (old->stale) {
 			old->stale = false;
-			return;
+			return NULL;
 		}
 	}
 	/* Another buffer in the slot: the entry is reused for it. */
@@ -144,10 +150,11 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct 
 	if (!h) {
 		/* A new entry goes back as it came: the table is as it was. */
 		htab_del(&p->pins, pin);
-		return;
+		return NULL;
 	}
 	pin->stale = false;
 	pin->holder = h->k;
+	pin->hp = h;
 	pin->uaddr = e->uaddr;
 	pin->len = e->len;
 	pin->pages = e->pages;
@@ -173,6 +180,7 @@ static void pin_add(struct agg_pins *p, const struct ps_ev_pin *e, const struct 
 	h->last_ns = e->h.ts_ns;
 	if (h->state == HOLDER_EXITED && !(e->h.flags & PS_F_SEED))
 		h->state = HOLDER_ALIVE;
+	return h;
 }
 
 /*
@@ -229,7 +237,7 @@ static void drop_all(struct agg_pins *p, struct pin_ent *pin, uint64_t ts)
 
 static void set_holder_state(struct agg_pins *p, struct pin_ent *pin, uint64_t state)
 {
-	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+	struct holder_ent *h = agg_pins_holder_of(p, pin);
 
 	if (h)
 		h->state = state;
@@ -260,18 +268,29 @@ static void on_sync(struct agg_pins *p, const struct ps_ev_obj *e)
 static void on_pin(struct agg_pins *p, const struct ps_ev_pin *e)
 {
 	struct obj_ent *o = obj_get(p, e->obj, e->subsys);
-	struct pin_stack st = {e->ustack, e->nr_ustack};
+	struct pin_stack st = {.ip = e->ustack, .nr = e->nr_ustack};
+	struct holder_ent *h;
 
 	if (o && (e->h.flags & PS_F_USTACK_PREV)) {
+		/* The previous record's stack, so most likely its holder too. */
 		st.ip = o->ustack;
 		st.nr = o->nr_ustack;
-	} else if (o) {
-		o->nr_ustack = e->nr_ustack;
-		memcpy(o->ustack, e->ustack, sizeof(o->ustack));
+		st.hash = o->ustack_hash;
+		st.hint = o->hp;
+	} else {
+		st.hash = stack_hash(e->ustack, e->nr_ustack);
+		if (o) {
+			o->nr_ustack = e->nr_ustack;
+			memcpy(o->ustack, e->ustack, sizeof(o->ustack));
+			o->ustack_hash = st.hash;
+			st.hint = o->hp;
+		}
 	}
-	pin_add(p, e, &st);
+	h = pin_add(p, e, &st);
 	if (!o)
 		return;
+	if (h)
+		o->hp = h;
 	o->tgid = e->h.tgid;
 	if (e->slot >= o->nslots)
 		o->nslots = e->slot + 1;
@@ -295,7 +314,7 @@ static void on_unpin(struct agg_pins *p, const struct ps_ev_unpin *e)
 	}
 	if (e->pages && e->pages < pin->pages) {
 		/* Partial release (function tier): keep the rest. */
-		struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+		struct holder_ent *h = agg_pins_holder_of(p, pin);
 
 		pin->pages -= e->pages;
 		if (h) {
@@ -360,7 +379,7 @@ static void on_procfs(struct agg_pins *p, const struct ps_ev_procfs *e)
 static void count_churn(struct agg_pins *p, struct pin_ent *pin, uint64_t arg)
 {
 	const struct ps_ev_churn *e = (const struct ps_ev_churn *)(uintptr_t)arg;
-	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+	struct holder_ent *h = agg_pins_holder_of(p, pin);
 
 	if (h && !h->churn_seen) {
 		h->churn_seen = true;
@@ -373,7 +392,7 @@ static void count_churn(struct agg_pins *p, struct pin_ent *pin, uint64_t arg)
 
 static void churn_unseen(struct agg_pins *p, struct pin_ent *pin, uint64_t arg)
 {
-	struct holder_ent *h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+	struct holder_ent *h = agg_pins_holder_of(p, pin);
 
 	(void)arg;
 	if (h)
@@ -453,7 +472,7 @@ void agg_pins_refresh(struct agg_pins *p)
 	for (size_t it = 0; (h = htab_next(&p->holders, &it));)
 		h->oldest_ns = UINT64_MAX;
 	for (size_t it = 0; (pin = htab_next(&p->pins, &it));) {
-		h = htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+		h = agg_pins_holder_of(p, pin);
 		if (!h)
 			continue;
 		if (pin->since_ns < h->oldest_ns)

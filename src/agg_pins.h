@@ -23,6 +23,7 @@ enum holder_state {
 struct pin_ent {
 	struct htab_key k; /* obj, slot */
 	struct htab_key holder;
+	struct holder_ent *hp; /* the holder's entry when the pin was added (agg_pins_holder_of) */
 	uint64_t uaddr, len, pages, acct_pages, ino;
 	uint64_t since_ns; /* 0: before pinscope started */
 	uint32_t dev;
@@ -68,6 +69,8 @@ struct obj_ent {
 	uint64_t teardown_ns;
 	/* The user stack of its last PIN record that had one: PS_F_USTACK_PREV records take it. */
 	__u64 ustack[PS_MAX_STACK];
+	uint64_t ustack_hash;  /* ... and its hash, the holder key's second half */
+	struct holder_ent *hp; /* the holder of its last pin: likely that of the next */
 };
 
 struct proc_ent {
@@ -101,6 +104,14 @@ void agg_pins_apply(struct agg_pins *p, const union ps_event *e);
 /* Close any OBJ_SYNC still waiting for records (end of a run or of a file). */
 void agg_pins_settle(struct agg_pins *p);
 uint64_t agg_pins_overflow(const struct agg_pins *p);
+/* The holder of a pin, or NULL: the entry it kept, checked, else a lookup of its key. */
+static inline struct holder_ent *agg_pins_holder_of(const struct agg_pins *p,
+						    const struct pin_ent *pin)
+{
+	if (htab_live(&p->holders, pin->hp, pin->holder.k1, pin->holder.k2))
+		return pin->hp;
+	return htab_find(&p->holders, pin->holder.k1, pin->holder.k2);
+}
 /* Recompute derived per-holder fields (oldest pin, backing mask) in one pass over the pins. */
 void agg_pins_refresh(struct agg_pins *p);
 /* End of a sampling interval: each holder's acquired/released growth during it. */

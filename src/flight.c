@@ -251,8 +251,7 @@ static void put_pins(struct trace_writer *w, struct agg *a, uint64_t ts)
 	union ps_event e;
 
 	for (size_t it = 0; (pin = htab_next(&a->pins.pins, &it));) {
-		const struct holder_ent *h =
-			htab_find(&a->pins.holders, pin->holder.k1, pin->holder.k2);
+		const struct holder_ent *h = agg_pins_holder_of(&a->pins, pin);
 
 		if (!h)
 			continue;
