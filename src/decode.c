@@ -65,20 +65,24 @@ const char *event_type_name(unsigned int type)
 int decode_event(const void *data, size_t size, union ps_event *out)
 {
 	const struct ps_ev_hdr *h = data;
-	size_t want;
+	size_t want, max;
 
 	if (size < sizeof(*h))
 		return -EINVAL;
 	want = event_min_size(h->type);
 	/* The record must say its own size, be as large as its type, and fit. Larger records
 	 * from a newer ABI are cut to what this version knows; what a shorter one leaves out
-	 * (a PIN without a kernel stack) reads as zeros. */
+	 * (a PIN without a kernel stack) reads as zeros. Past the type's largest size the
+	 * union is left as it was: no reader looks there (records read in place end there). */
 	if (!want || h->size != size || size < want || h->tier >= PS_TIER_MAX)
 		return -EINVAL;
-	if (size > event_max_size(h->type))
-		size = event_max_size(h->type);
-	memset(out, 0, sizeof(*out));
-	memcpy(out, data, size < sizeof(*out) ? size : sizeof(*out));
+	max = event_max_size(h->type);
+	if (max > sizeof(*out))
+		max = sizeof(*out);
+	if (size > max)
+		size = max;
+	memcpy(out, data, size);
+	memset(out->raw + size, 0, max - size);
 	out->h.size = size;
 	out->h.comm[PS_COMM_LEN - 1] = 0;
 	return 0;

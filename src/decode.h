@@ -26,7 +26,8 @@ union ps_event {
 	unsigned char raw[512];
 };
 
-/* 0, or -EINVAL for a record that is short, of unknown type, or inconsistent. */
+/* 0, or -EINVAL for a record that is short, of unknown type, or inconsistent. Fills out up to
+ * the type's largest size (zeros where the record is shorter); the rest is left as it was. */
 int decode_event(const void *data, size_t size, union ps_event *out);
 /* The size a record of this type must have at least; 0 for unknown types. */
 size_t event_min_size(unsigned int type);
@@ -34,8 +35,8 @@ size_t event_min_size(unsigned int type);
 size_t event_max_size(unsigned int type);
 /* May a record of this type and size be read where it lies, without decode_event's copy? Its
  * largest size, or a shorter one whose missing part no reader looks at (a PIN record without a
- * kernel stack: nr_kstack, inside it, is 0). A PIN without its user stack is not: the pin
- * aggregate copies the whole record to give it the stack of the one before. */
+ * kernel stack: nr_kstack, inside it, is 0). A PIN without its user stack is not: its
+ * nr_kstack lies past its end. */
 bool event_in_place(unsigned int type, size_t size);
 const char *event_type_name(unsigned int type);
 /* The stable key of a loss reason (enum ps_drop_reason): "ringbuf_full", ... */

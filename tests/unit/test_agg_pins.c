@@ -236,13 +236,17 @@ UNIT_TEST(decode_pin_without_kernel_stack)
 	CHECK_EQ(out.pin.nr_kstack, 0);
 	CHECK_EQ(out.pin.kstack[0], 0);
 	CHECK_EQ(out.pin.kstack[PS_MAX_STACK - 1], 0);
-	/* without a user stack either (PS_F_USTACK_PREV): zeros from there on */
+	/* without a user stack either (PS_F_USTACK_PREV): zeros from there on, whatever the
+	 * union held before */
 	e.h.size = PS_EV_PIN_NOSTACK;
 	memcpy(raw, &e, PS_EV_PIN_NOSTACK);
+	memset(&out, 0xcd, sizeof(out));
 	CHECK(decode_event(raw, PS_EV_PIN_NOSTACK, &out) == 0);
 	CHECK_EQ(out.pin.dev, e.pin.dev);
 	CHECK_EQ(out.pin.ustack[0], 0);
 	CHECK_EQ(out.pin.ustack[PS_MAX_STACK - 1], 0);
+	CHECK_EQ(out.pin.nr_kstack, 0);
+	CHECK_EQ(out.pin.kstack[PS_MAX_STACK - 1], 0);
 	/* read in place only where nothing past the record is read */
 	CHECK(event_in_place(PS_EV_PIN, sizeof(struct ps_ev_pin)));
 	CHECK(event_in_place(PS_EV_PIN, PS_EV_PIN_NOKSTACK));
