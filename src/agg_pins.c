@@ -210,10 +210,16 @@ static void each_pin_of(struct agg_pins *p, uint64_t obj, uint8_t subsys,
 static struct obj_ent *obj_get(struct agg_pins *p, uint64_t obj, uint8_t subsys)
 {
 	int created;
-	struct obj_ent *o = htab_insert(&p->objs, obj, subsys, &created);
+	struct obj_ent *o;
 
+	/* A registration's records come one after another: most are for the last object. */
+	if (htab_live(&p->objs, p->last_obj, obj, subsys))
+		return p->last_obj;
+	o = htab_insert(&p->objs, obj, subsys, &created);
 	if (o && created)
 		o->complete = p->objs.overflow == 0;
+	if (o)
+		p->last_obj = o;
 	return o;
 }
 

@@ -92,6 +92,7 @@ struct agg_pins {
 	struct htab pins, holders, objs, procs, churn;
 	uint64_t orphan_unpins;	     /* releases of pins never seen (e.g. lost records) */
 	uint64_t orphan_churn_pages; /* PS_EV_CHURN for an object without pins */
+	struct obj_ent *last_obj;    /* the last one obj_get returned (checked before use) */
 };
 
 struct agg_limits {
