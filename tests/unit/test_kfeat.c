@@ -83,7 +83,7 @@ UNIT_TEST(kfeat_ksym_matches_kallsyms)
 		if (got != s[i].want) {
 			char m[256];
 
-			snprintf(m, sizeof(m), "kfeat_ksym(\"%s\") = %llx, kallsyms says %llx",
+			snprintf(m, sizeof(m), "kfeat_ksym(\"%.128s\") = %llx, kallsyms says %llx",
 				 s[i].name, got, s[i].want);
 			unit_fail(__FILE__, __LINE__, m);
 			return;
