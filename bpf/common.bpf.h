@@ -37,13 +37,18 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-static __always_inline void ps_drop(enum ps_drop_reason reason)
+static __always_inline void ps_drop_n(enum ps_drop_reason reason, __u32 n)
 {
 	__u32 key = reason;
 	__u64 *v = bpf_map_lookup_elem(&drops, &key);
 
 	if (v)
-		(*v)++;
+		*v += n;
+}
+
+static __always_inline void ps_drop(enum ps_drop_reason reason)
+{
+	ps_drop_n(reason, 1);
 }
 
 static __always_inline __u32 ps_tgid(void)
@@ -134,5 +139,19 @@ static __always_inline void ps_submit_batched(void *e)
 }
 
 #define ps_submit(e) ps_submit_batched(e)
+
+/* A record built elsewhere (a per-CPU scratch), copied in, with ps_submit's wakeups. `lost`: the
+ * records it stands for, counted when the ring is full. */
+static __always_inline void ps_output(void *data, __u64 size, __u32 lost)
+{
+	__u64 sz = (size + 8 + 7) & ~7ULL;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = (avail + sz) / PS_WAKEUP_BYTES != avail / PS_WAKEUP_BYTES
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&events, data, size, flags))
+		ps_drop_n(PS_DROP_RINGBUF, lost);
+}
 
 #endif /* PINSCOPE_COMMON_BPF_H */

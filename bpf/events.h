@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 2
+#define PS_ABI_VERSION 3
 #define PS_COMM_LEN    16
 #define PS_MAX_STACK   16
 #define PS_SLOT_ALL    0xffffffffu
@@ -35,6 +35,7 @@ enum ps_ev_type {
 	PS_EV_LOSS,	    /* user space: loss counters (BPF drops, malformed records) so far */
 	PS_EV_CHURN,   /* user space: register/unregister pairs BPF counted (struct ps_churn) */
 	PS_EV_PAGEREF, /* a folio refcount change on a watched pfn (page_ref tracepoints) */
+	PS_EV_PINS,    /* several buffers of one object pinned by one system call */
 	PS_EV_TYPE_MAX,
 };
 
@@ -141,6 +142,35 @@ struct ps_ev_pin {
 /* With PS_F_USTACK_PREV it may end where ustack begins: 112 bytes instead of 248, for the second
  * and later buffers of a registration (the pin storm's records). */
 #define PS_EV_PIN_NOSTACK offsetof(struct ps_ev_pin, ustack)
+
+/* One buffer of a PS_EV_PINS record. */
+struct ps_pin_item {
+	__u64 uaddr;
+	__u64 len;
+	__u32 slot;
+	__u32 acct_pages; /* saturated at 2^32 - 1 */
+};
+
+#define PS_PINS_MAX 16
+
+/*
+ * PS_EV_PINS: up to PS_PINS_MAX buffers of one object, each what a PS_EV_PIN record with
+ * PS_F_USTACK_PREV would say (h.flags has it), when they share the record's backing, ino and dev
+ * (buffers of one mapping); pages is the span of [uaddr, uaddr + len) in 4 KiB pages. The first
+ * buffer of a registration still comes as a PS_EV_PIN with the user stack. The record ends after
+ * its nr items: 72 + 24 x nr bytes, where PIN records take 120 each, so the ring holds ~4 times
+ * the buffers of a pin storm. The aggregate takes it as nr PS_EV_PIN records.
+ */
+struct ps_ev_pins {
+	struct ps_ev_hdr h;
+	__u64 obj;
+	__u64 ino;
+	__u32 dev;
+	__u8 subsys;
+	__u8 backing;
+	__u16 nr;
+	struct ps_pin_item item[PS_PINS_MAX];
+};
 
 struct ps_ev_unpin {
 	struct ps_ev_hdr h;

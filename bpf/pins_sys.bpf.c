@@ -46,6 +46,12 @@ struct {
 
 struct walk_scratch {
 	__u64 ustack[PS_MAX_STACK];
+	/* The PS_EV_PINS record being filled: too large for the stack, and a ring reservation
+	 * cannot be held across bpf_loop's calls. One program run fills and sends it. */
+	struct ps_ev_pins batch;
+	/* Its buffers so far. Here, not in walk_ctx: a count the verifier tracks there would make
+	 * it verify every iteration of bpf_loop once per value. */
+	__u32 nbatch;
 };
 
 struct {
@@ -173,6 +179,65 @@ static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
 	}
 }
 
+/* Send the buffers gathered in the scratch PS_EV_PINS record, if any. */
+static __always_inline void batch_flush(struct walk_ctx *w)
+{
+	struct ps_ev_pins *b;
+	__u64 sz;
+	__u32 n;
+
+	if (!w->scratch)
+		return;
+	n = w->scratch->nbatch;
+	if (!n)
+		return;
+	if (n > PS_PINS_MAX)
+		n = PS_PINS_MAX;
+	b = &w->scratch->batch;
+	sz = offsetof(struct ps_ev_pins, item) + n * sizeof(struct ps_pin_item);
+	b->nr = n;
+	b->h.size = sz;
+	ps_output(b, sz, n);
+	w->scratch->nbatch = 0;
+}
+
+/* A buffer after the first of a walk (its user stack the walk's): into the PS_EV_PINS record,
+ * which is sent when full or when the buffer lies in another mapping than the record's. */
+static __always_inline void batch_add(struct walk_ctx *w, struct io_mapped_ubuf *imu, __u64 i,
+				      __u64 ubuf, __u64 len)
+{
+	struct ps_ev_pins *b = &w->scratch->batch;
+	struct vma_ctx *v = &w->vma;
+	struct ps_pin_item *it;
+	__u32 n = w->scratch->nbatch;
+	__u64 acct;
+
+	if (ubuf < v->start || ubuf >= v->end)
+		vma_lookup(ubuf, v);
+	if (n && (n >= PS_PINS_MAX || b->backing != v->backing || b->ino != v->ino ||
+		  b->dev != v->dev)) {
+		batch_flush(w);
+		n = 0;
+	}
+	if (!n) {
+		__builtin_memcpy(&b->h, &w->hdr, sizeof(b->h));
+		b->h.type = PS_EV_PINS;
+		b->h.flags = w->flags | PS_F_LONGTERM | PS_F_USTACK_PREV;
+		b->obj = w->ring;
+		b->ino = v->ino;
+		b->dev = v->dev;
+		b->subsys = PS_SUB_IO_URING;
+		b->backing = v->backing;
+	}
+	it = &b->item[n & (PS_PINS_MAX - 1)];
+	it->uaddr = ubuf;
+	it->len = len;
+	it->slot = i;
+	acct = BPF_CORE_READ(imu, acct_pages);
+	it->acct_pages = acct > 0xffffffffULL ? 0xffffffffU : acct;
+	w->scratch->nbatch = (n & (PS_PINS_MAX - 1)) + 1;
+}
+
 static long walk_cb(__u64 i, void *data)
 {
 	struct walk_ctx *w = data;
@@ -196,14 +261,10 @@ static long walk_cb(__u64 i, void *data)
 	if (w->dry)
 		return 0;
 
-	/* The first record of a walk carries the syscall's user stack; the rest say "the same". */
+	/* The first record of a walk carries the syscall's user stack; the rest say "the same",
+	 * PS_PINS_MAX buffers a record. */
 	if (w->own_mm && w->scratch && w->sent) {
-		e = ps_reserve_like(struct ps_ev_pin, PS_EV_PIN_NOSTACK, &w->hdr);
-		if (!e)
-			return 0;
-		pin_fill(e, w, imu, i, ubuf, len);
-		e->h.flags |= PS_F_USTACK_PREV;
-		ps_submit(e);
+		batch_add(w, imu, i, ubuf, len);
 		w->sent++;
 		return 0;
 	}
@@ -260,10 +321,13 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 	ps_fill_hdr(&w.hdr, PS_EV_PIN, 0, tier);
 	if (own_mm) {
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
-		if (w.scratch)
+		if (w.scratch) {
+			w.scratch->nbatch = 0;
 			w.nr_ustack = ustack_get(tp_ctx, w.scratch->ustack);
+		}
 	}
 	bpf_loop(nr, walk_cb, &w, 0);
+	batch_flush(&w);
 	if (!fresh)
 		emit_sync(ring, w.sent, flags | PS_F_END, fd, tier);
 	if (out) {

@@ -77,6 +77,17 @@ void agg_apply(struct agg *a, const union ps_event *e)
 {
 	uint64_t last_conv;
 
+	/* Every reader sees the PIN records a PINS record stands for (decode_event checked nr). */
+	if (e->h.type == PS_EV_PINS) {
+		union ps_event one;
+
+		for (unsigned int i = 0; i < e->pins.nr && i < PS_PINS_MAX; i++) {
+			pins_item_event(&e->pins, i, &one);
+			agg_apply(a, &one);
+		}
+		return;
+	}
+
 	if (e->h.type < PS_EV_TYPE_MAX)
 		a->events[e->h.type]++;
 	if (e->h.tier < PS_TIER_MAX)

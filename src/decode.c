@@ -25,6 +25,7 @@ static const struct {
 	[PS_EV_VM_EXIT] = {"vm_exit", sizeof(struct ps_ev_vm_exit)},
 	[PS_EV_CHURN] = {"churn", sizeof(struct ps_ev_churn)},
 	[PS_EV_PAGEREF] = {"pageref", sizeof(struct ps_ev_pageref)},
+	[PS_EV_PINS] = {"pins", PS_EV_PINS_MIN, sizeof(struct ps_ev_pins)},
 };
 
 const char *drop_name(unsigned int reason)
@@ -76,6 +77,14 @@ int decode_event(const void *data, size_t size, union ps_event *out)
 	 * union is left as it was: no reader looks there (records read in place end there). */
 	if (!want || h->size != size || size < want || h->tier >= PS_TIER_MAX)
 		return -EINVAL;
+	/* PINS: as many items as it says, up to what this version knows. */
+	if (h->type == PS_EV_PINS) {
+		const struct ps_ev_pins *b = data;
+
+		if (!b->nr || b->nr > PS_PINS_MAX ||
+		    size < PS_EV_PINS_MIN + b->nr * sizeof(struct ps_pin_item))
+			return -EINVAL;
+	}
 	max = event_max_size(h->type);
 	if (max > sizeof(*out))
 		max = sizeof(*out);
@@ -86,4 +95,26 @@ int decode_event(const void *data, size_t size, union ps_event *out)
 	out->h.size = size;
 	out->h.comm[PS_COMM_LEN - 1] = 0;
 	return 0;
+}
+
+void pins_item_event(const struct ps_ev_pins *b, unsigned int i, union ps_event *out)
+{
+	const struct ps_pin_item *it = &b->item[i < PS_PINS_MAX ? i : 0];
+	struct ps_ev_pin *p = &out->pin;
+
+	memset(p, 0, sizeof(*p));
+	p->h = b->h;
+	p->h.type = PS_EV_PIN;
+	p->h.size = PS_EV_PIN_NOSTACK;
+	p->h.flags |= PS_F_USTACK_PREV;
+	p->obj = b->obj;
+	p->slot = it->slot;
+	p->subsys = b->subsys;
+	p->backing = b->backing;
+	p->uaddr = it->uaddr;
+	p->len = it->len;
+	p->pages = ((it->uaddr + it->len + 4095) >> 12) - (it->uaddr >> 12);
+	p->acct_pages = it->acct_pages;
+	p->ino = b->ino;
+	p->dev = b->dev;
 }

@@ -23,8 +23,15 @@ union ps_event {
 	struct ps_ev_vm_exit vm_exit;
 	struct ps_ev_churn churn;
 	struct ps_ev_pageref pageref;
+	struct ps_ev_pins pins;
 	unsigned char raw[512];
 };
+
+/* The size of a PS_EV_PINS record before its items. */
+#define PS_EV_PINS_MIN offsetof(struct ps_ev_pins, item)
+
+/* Item i (< nr) of a PS_EV_PINS record as the PS_EV_PIN record (PS_F_USTACK_PREV) it stands for. */
+void pins_item_event(const struct ps_ev_pins *b, unsigned int i, union ps_event *out);
 
 /* 0, or -EINVAL for a record that is short, of unknown type, or inconsistent. Fills out up to
  * the type's largest size (zeros where the record is shorter); the rest is left as it was. */

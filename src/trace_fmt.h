@@ -22,7 +22,7 @@
 
 #define TRACE_MAGIC	     "\x89PSTRACE"
 #define TRACE_MAGIC_LEN	     8
-#define TRACE_FORMAT_VERSION 2		 /* 2: PIN records may leave out the user stack */
+#define TRACE_FORMAT_VERSION 3 /* 2: PIN records may leave out the user stack; 3: PINS records */
 #define TRACE_BLK_MAGIC	     0x4b425350u /* "PSBK" */
 
 /* Bounds a reader enforces on anything it is about to allocate. */

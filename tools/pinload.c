@@ -30,9 +30,9 @@
 
 #include "wl.h"
 
-enum mem_kind { MEM_ANON, MEM_FILE, MEM_GMEM };
+enum mem_kind { MEM_ANON, MEM_FILE, MEM_GMEM, MEM_MIXED };
 
-static const char *const mem_names[] = {"anon", "file", "gmem"};
+static const char *const mem_names[] = {"anon", "file", "gmem", "mixed"};
 
 struct pinload {
 	enum mem_kind mem;
@@ -48,6 +48,7 @@ struct pinload {
 	size_t page_size;
 	size_t len;
 	char *base;
+	char *file_base; /* --mem mixed: the file mapping of the odd buffers (base: anon) */
 	int file_fd;
 	int kvm_fd;
 	int vm_fd;
@@ -63,7 +64,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " NAME " [options]\n"
-		"  --mem anon|file|gmem  memory behind the buffers (default anon)\n"
+		"  --mem anon|file|gmem|mixed  memory behind the buffers (default anon; mixed:\n"
+		"                        even buffers anonymous, odd ones in a file)\n"
 		"  --bufs N              fixed buffers per ring (default 4)\n"
 		"  --pages P             pages per buffer (default 16)\n"
 		"  --rings R             rings, each registering the same buffers (default 1)\n"
@@ -108,33 +110,53 @@ static int open_backing_file(const char *path)
 	return fd;
 }
 
+static char *map_anon(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap anonymous memory", errno);
+	/* small folios only: io_uring then charges every 4 KiB page to VmPin */
+	if (madvise(p, len, MADV_NOHUGEPAGE))
+		die("madvise MADV_NOHUGEPAGE", errno);
+	return p;
+}
+
+static char *map_file(struct pinload *pl)
+{
+	struct stat st;
+	char *p;
+
+	pl->file_fd = open_backing_file(pl->file);
+	if (pl->file_fd < 0)
+		die(pl->file ? pl->file : "create temp file in /dev/shm or /tmp", errno);
+	if (fstat(pl->file_fd, &st))
+		die("fstat backing file", errno);
+	if ((size_t)st.st_size < pl->len && ftruncate(pl->file_fd, (off_t)pl->len))
+		die("ftruncate backing file", errno);
+	p = mmap(NULL, pl->len, PROT_READ | PROT_WRITE, MAP_SHARED, pl->file_fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap backing file", errno);
+	return p;
+}
+
 static void setup_memory(struct pinload *pl)
 {
 	struct kvm_create_guest_memfd gm = {0};
-	struct stat st;
 	size_t i;
 
 	switch (pl->mem) {
 	case MEM_ANON:
-		pl->base = mmap(NULL, pl->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				-1, 0);
-		if (pl->base == MAP_FAILED)
-			die("mmap anonymous memory", errno);
-		/* small folios only: io_uring then charges every 4 KiB page to VmPin */
-		if (madvise(pl->base, pl->len, MADV_NOHUGEPAGE))
-			die("madvise MADV_NOHUGEPAGE", errno);
+		pl->base = map_anon(pl->len);
 		break;
 	case MEM_FILE:
-		pl->file_fd = open_backing_file(pl->file);
-		if (pl->file_fd < 0)
-			die(pl->file ? pl->file : "create temp file in /dev/shm or /tmp", errno);
-		if (fstat(pl->file_fd, &st))
-			die("fstat backing file", errno);
-		if ((size_t)st.st_size < pl->len && ftruncate(pl->file_fd, (off_t)pl->len))
-			die("ftruncate backing file", errno);
-		pl->base = mmap(NULL, pl->len, PROT_READ | PROT_WRITE, MAP_SHARED, pl->file_fd, 0);
-		if (pl->base == MAP_FAILED)
-			die("mmap backing file", errno);
+		pl->base = map_file(pl);
+		break;
+	case MEM_MIXED:
+		pl->base = map_anon(pl->len);
+		pl->file_base = map_file(pl);
+		for (i = 0; i < pl->len; i += pl->page_size)
+			((volatile char *)pl->file_base)[i] = 1;
 		break;
 	case MEM_GMEM:
 		pl->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -158,7 +180,9 @@ static void setup_memory(struct pinload *pl)
 	for (i = 0; i < (size_t)pl->nbufs * (pl->distinct ? 2 : 1); i++) {
 		size_t b = i < (size_t)pl->nbufs ? i : i - (size_t)pl->nbufs + 1;
 
-		pl->iov[i].iov_base = pl->base + b * pl->pages_per_buf * pl->page_size;
+		char *base = pl->mem == MEM_MIXED && (b & 1) ? pl->file_base : pl->base;
+
+		pl->iov[i].iov_base = base + b * pl->pages_per_buf * pl->page_size;
 		pl->iov[i].iov_len = pl->pages_per_buf * pl->page_size;
 	}
 	pl->iov_cur = pl->iov;
@@ -385,8 +409,10 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 				pl->mem = MEM_FILE;
 			else if (!strcmp(optarg, "gmem"))
 				pl->mem = MEM_GMEM;
+			else if (!strcmp(optarg, "mixed"))
+				pl->mem = MEM_MIXED;
 			else
-				usage_error("--mem must be anon, file or gmem", optarg);
+				usage_error("--mem must be anon, file, gmem or mixed", optarg);
 			break;
 		case 'b':
 			pl->nbufs = parse_count(optarg, "--bufs", MAX_BUFS);
@@ -422,8 +448,8 @@ static void parse_args(struct pinload *pl, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument", argv[optind]);
-	if (pl->file && pl->mem != MEM_FILE)
-		usage_error("--file needs --mem file", pl->file);
+	if (pl->file && pl->mem != MEM_FILE && pl->mem != MEM_MIXED)
+		usage_error("--file needs --mem file or mixed", pl->file);
 }
 
 int main(int argc, char **argv)

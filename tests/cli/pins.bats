@@ -67,6 +67,18 @@ pin_then_unregister() {
 	[ "$(json_get "$PS_OUT" "d['vmstat']['foll_pin_released_delta']")" -ge 300 ]
 }
 
+@test "40 buffers alternating anonymous and file memory: every buffer, page and backing, exact against VmPin" {
+	# The buffers after the first travel 16 to a record, a record per mapping: here one each.
+	start_pinscope report -d 300 -j
+	start_workload pinload --mem mixed --bufs 40 --pages 2 --no-register
+	pid=$(field "$READY_LINE" pid)
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 320 ]
+	stop_pinscope
+	check_holder "$PS_OUT" "$pid" "80 80 320 io_uring pinload alive False anon,shmem"
+	[ "$(json_get "$PS_OUT" "[h['pins'] for h in d['holders'] if h['pid']==$pid][0]")" -eq 40 ]
+	[ "$(json_get "$PS_OUT" "[p['reconciliation'] for p in d['processes'] if p['pid']==$pid][0]")" = exact ]
+}
+
 @test "a refused bpf_rdonly_cast program falls back to its probe-read twin, counts still exact" {
 	grep -qw bpf_rdonly_cast /proc/kallsyms || skip "no bpf_rdonly_cast here: the twins are chosen anyway"
 	# --tlb-local: tlb_flush's programs have twins too

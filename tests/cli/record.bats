@@ -89,17 +89,19 @@ run_split() {
 }
 
 @test "replay equivalence: report FILE -j equals the live report -j byte for byte" {
-	# Pins that predate the run (seeded), pins released and made again while recording.
-	start_workload pinload --bufs 4 --pages 16
+	# Pins that predate the run (seeded), pins released and made again while recording: 40
+	# buffers, sent as one PIN record with the stack and PINS records of 16, 16 and 7 buffers.
+	start_workload pinload --bufs 40 --pages 2
 	pid=$(field "$READY_LINE" pid)
 	start_pinscope report -d 300 -j -p "$pid" -o "$F"
 	[ "$(field "$(wl_cmd unregister)" vmpin_kb)" -eq 0 ]
-	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 256 ]
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 320 ]
 	stop_pinscope
 	PS_PID=
 	# The seeded pins were released (a holder without a stack), then pinned again (with one).
-	[ "$(json_get "$PS_OUT" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
-	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 64 ]
+	[ "$(json_get "$PS_OUT" "sum(h['pinned_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 80 ]
+	[ "$(json_get "$PS_OUT" "sum(h['pins'] for h in d['holders'] if h['pid']==$pid)")" -eq 40 ]
+	[ "$(json_get "$PS_OUT" "sum(h['released_pages'] for h in d['holders'] if h['pid']==$pid)")" -eq 80 ]
 	# The workload is gone before the file is read: the names of its stack can only come from
 	# the recording, as on another host.
 	stop_workload

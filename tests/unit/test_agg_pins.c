@@ -355,6 +355,98 @@ UNIT_TEST(agg_pins_full_tables_count_once)
 	agg_free(&a);
 }
 
+/*
+ * A PINS record (the buffers after a registration's first, 16 a record) is the PIN records it
+ * stands for: the same holders, pins and pages as the PIN records with PS_F_USTACK_PREV.
+ */
+UNIT_TEST(agg_pins_batch_is_its_pin_records)
+{
+	unsigned char raw[sizeof(struct ps_ev_pins)] __attribute__((aligned(8)));
+	struct ps_ev_pins b;
+	struct agg one, many;
+	union ps_event e, out;
+	struct holder_ent *h1, *h2;
+	size_t sz = PS_EV_PINS_MIN + 3 * sizeof(struct ps_pin_item);
+	size_t it = 0;
+	struct pin_ent *p;
+	int n = 0;
+
+	CHECK(agg_init(&one, NULL) == 0);
+	CHECK(agg_init(&many, NULL) == 0);
+	e = pin(42, 0xabc, 0, 16, 0);
+	e.pin.nr_ustack = 1;
+	e.pin.ustack[0] = 0x401000;
+	apply(&one, e);
+	apply(&many, e);
+	memset(&b, 0, sizeof(b));
+	b.h = e.h;
+	b.h.type = PS_EV_PINS;
+	b.h.size = sz;
+	b.h.flags = PS_F_LONGTERM | PS_F_USTACK_PREV;
+	b.obj = 0xabc;
+	b.subsys = PS_SUB_IO_URING;
+	b.backing = PS_BACK_ANON;
+	b.nr = 3;
+	for (int i = 0; i < 3; i++) {
+		/* a page at a page boundary; 8 KiB from mid-page (3 pages); 3 pages less 2 KiB */
+		static const uint64_t off[3] = {0, 0x800, 0x800}, len[3] = {4096, 8192, 10240};
+
+		b.item[i].slot = i + 1;
+		b.item[i].uaddr = 0x20000 + i * 0x10000 + off[i];
+		b.item[i].len = len[i];
+		b.item[i].acct_pages = i + 1;
+		e = pin(42, 0xabc, i + 1, 0, PS_F_USTACK_PREV);
+		e.h.ts_ns = b.h.ts_ns;
+		e.h.size = PS_EV_PIN_NOSTACK;
+		e.pin.uaddr = b.item[i].uaddr;
+		e.pin.len = b.item[i].len;
+		e.pin.pages = ((e.pin.uaddr + e.pin.len + 4095) >> 12) - (e.pin.uaddr >> 12);
+		e.pin.acct_pages = i + 1;
+		apply(&many, e);
+	}
+	memset(raw, 0xab, sizeof(raw));
+	memcpy(raw, &b, sz);
+	CHECK(decode_event(raw, sz, &out) == 0);
+	agg_apply(&one, &out);
+	CHECK_EQ(one.events[PS_EV_PIN], 4);
+	CHECK_EQ(one.by_tier[PS_TIER_SYSCALL], many.by_tier[PS_TIER_SYSCALL]);
+	CHECK_EQ(one.pins.pins.count, 4);
+	h1 = only_holder(&one);
+	h2 = only_holder(&many);
+	CHECK(h1 && h2);
+	CHECK_EQ(one.pins.holders.count, 1);
+	CHECK_EQ(h1->pins, 4);
+	CHECK_EQ(h1->pages, 16 + 1 + 3 + 3);
+	CHECK_EQ(h1->pages, h2->pages);
+	CHECK_EQ(h1->acct_pages, h2->acct_pages);
+	CHECK_EQ(h1->ustack[0], 0x401000);
+	while ((p = htab_next(&one.pins.pins, &it))) {
+		struct pin_ent *q = htab_find(&many.pins.pins, p->k.k1, p->k.k2);
+
+		CHECK(q != NULL);
+		if (!q)
+			continue;
+		CHECK_EQ(p->uaddr, q->uaddr);
+		CHECK_EQ(p->len, q->len);
+		CHECK_EQ(p->pages, q->pages);
+		CHECK_EQ(p->backing, q->backing);
+		n++;
+	}
+	CHECK_EQ(n, 4);
+	/* refused: no items, more than it can hold, fewer bytes than its items */
+	b.nr = 0;
+	memcpy(raw, &b, sz);
+	CHECK(decode_event(raw, sz, &out) != 0);
+	b.nr = PS_PINS_MAX + 1;
+	memcpy(raw, &b, sz);
+	CHECK(decode_event(raw, sz, &out) != 0);
+	b.nr = 4;
+	memcpy(raw, &b, sz);
+	CHECK(decode_event(raw, sz, &out) != 0);
+	agg_free(&one);
+	agg_free(&many);
+}
+
 static union ps_event churn(uint32_t tgid, uint64_t obj, uint64_t pairs, uint64_t pages)
 {
 	union ps_event e;
