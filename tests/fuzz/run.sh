@@ -12,7 +12,7 @@ out=.output/fuzz
 mkdir -p "$out/corpus" "$out/crashes"
 bin=$out/fuzz_trace_reader
 srcs=(tests/fuzz/fuzz_trace_reader.c src/trace_read.c src/trace_fmt.c src/trace_meta.c
-	src/decode.c src/util.c src/tbuf.c src/tier.c)
+	src/decode.c src/util.c src/tbuf.c src/tier.c src/zblock.c)
 # Can clang build a libFuzzer target at all? Only then is a failed build of ours a failure.
 probe=$out/probe
 printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
