@@ -25,7 +25,7 @@ load helpers
 @test "version names pinscope, libbpf and the event ABI" {
 	run "$PINSCOPE" version
 	[ "$status" -eq 0 ]
-	[[ "$output" =~ ^pinscope\ [0-9]+\.[0-9]+\.[0-9]+.*libbpf\ v?[0-9.]+,\ event\ ABI\ 2$ ]]
+	[[ "$output" =~ ^pinscope\ [0-9]+\.[0-9]+\.[0-9]+.*libbpf\ v?[0-9.]+,\ event\ ABI\ 3$ ]]
 }
 
 @test "every command has --help that exits 0" {
