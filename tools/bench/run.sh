@@ -27,6 +27,11 @@
 #                           as the floor mode's empty programs' ns per run
 #   BENCH_OUT [.output/bench]   PINSCOPE [.output/pinscope]   TOOLS [.output/tools]
 #   PINSCOPE_OTHER          another pinscope binary: adds the mode "other" (A/B of a change)
+#   BENCH_STALL [off]       BUSY/PERIOD in ms (e.g. 60/500): during every timed run, stall the
+#                           tracer's CPU for BUSY ms every PERIOD ms (tools/bench/stall.c, a
+#                           SCHED_FIFO busy loop): a hypervisor's steal, the same in every run, for
+#                           how long a stalled loader can be away before the ring loses records
+#   BENCH_LOADER_CPU [0]    the CPU the tracer is pinned to and stalled on, with BENCH_STALL
 set -euo pipefail
 
 BENCH_PAIRS=${BENCH_PAIRS:-10}
@@ -39,6 +44,8 @@ BENCH_READY_TIMEOUT=${BENCH_READY_TIMEOUT:-60}
 BENCH_TOP_SECONDS=${BENCH_TOP_SECONDS:-10}
 BENCH_PROG_STATS=${BENCH_PROG_STATS:-1}
 BENCH_OUT=${BENCH_OUT:-.output/bench}
+BENCH_STALL=${BENCH_STALL:-}
+BENCH_LOADER_CPU=${BENCH_LOADER_CPU:-0}
 PINSCOPE=${PINSCOPE:-.output/pinscope}
 TOOLS=${TOOLS:-.output/tools}
 
@@ -89,6 +96,19 @@ if [ ! -x "$RUNSTAT" ] || [ "$HERE/runstat.c" -nt "$RUNSTAT" ]; then
 	${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/runstat.c" -o "$RUNSTAT" ||
 		die "building runstat failed"
 fi
+STALL=
+LOADER_PIN=()
+if [ -n "$BENCH_STALL" ]; then
+	[[ $BENCH_STALL =~ ^[0-9]+/[0-9]+$ ]] || die "BENCH_STALL: '$BENCH_STALL' is not BUSY_MS/PERIOD_MS"
+	[ "$BENCH_LOADER_CPU" != "$BENCH_CPU" ] ||
+		die "BENCH_LOADER_CPU is BENCH_CPU ($BENCH_CPU): the stall would stop the workload too"
+	STALL=$BENCH_OUT/stall
+	if [ ! -x "$STALL" ] || [ "$HERE/stall.c" -nt "$STALL" ]; then
+		${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/stall.c" -o "$STALL" ||
+			die "building stall failed"
+	fi
+	LOADER_PIN=(taskset -c "$BENCH_LOADER_CPU")
+fi
 FLOOR=$BENCH_OUT/floor
 if [ ! -x "$FLOOR" ] || [ "$HERE/floor.c" -nt "$FLOOR" ]; then
 	${CC:-gcc} -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror "$HERE/floor.c" -o "$FLOOR" -lbpf ||
@@ -125,6 +145,21 @@ done
 say "pinscope concerns attached here: ${CONCERNS:-none}; modes: ${MODES[*]}"
 
 # One run of workload W (ITERS iterations) in MODE, round R, position POS; appends to $RUNS.
+# BENCH_STALL: the stall on the loader's CPU, running once it says so. Sets STALL_PID, STALL_FD.
+stall_start() {
+	local l
+	exec {STALL_FD}< <(exec "${LOADER_PIN[@]}" "$STALL" "${BENCH_STALL%/*}" "${BENCH_STALL#*/}" \
+		2>"$1/stall.err")
+	STALL_PID=$!
+	read -r -t 10 -u "$STALL_FD" l && [ "$l" = stalling ]
+}
+
+stall_stop() {
+	kill -TERM "$STALL_PID" 2>/dev/null || true
+	cat <&"$STALL_FD" >/dev/null
+	exec {STALL_FD}<&-
+}
+
 run_one() {
 	local w=$1 mode=$2 r=$3 pos=$4 iters=$5 dir idle busy0 busy1 steal0 steal1 l0
 	local tcpu0=(0 0 0) tcpu1=(0 0 0) hwm=0 rss=0 ops ns rs counts=null ready_ms=null err=
@@ -153,8 +188,10 @@ run_one() {
 	pins0=$(foll_pins)
 	read -r busy0 steal0 < <(cpu_busy_steal_ns)
 	wl_cmd "$w" "$iters"
+	[ -z "$STALL" ] || stall_start "$dir" || err="stall did not start: $(cat "$dir/stall.err")"
 	"$RUNSTAT" -o "$dir/runstat" -- "${WL_CMD[@]}" >"$dir/workload.out" 2>&1 ||
 		err="workload exit $(sed 's/ .*//' "$dir/runstat" 2>/dev/null)"
+	[ -z "$STALL" ] || stall_stop
 	read -r busy1 steal1 < <(cpu_busy_steal_ns)
 	pins1=$(foll_pins)
 	if [ "$mode" != base ]; then
@@ -317,6 +354,7 @@ meta=$(jq -nc --arg date "$START" --arg fin "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	--arg concerns "$CONCERNS" --arg bt "$BT_SCRIPTS" --arg btv "$(bpftrace --version 2>/dev/null)" \
 	--arg modes "${MODES[*]}" --arg wls "$BENCH_WORKLOADS" \
 	--argjson pairs "$BENCH_PAIRS" --argjson secs "$BENCH_SECONDS" --argjson cpu "$BENCH_CPU" \
+	--arg stall "$BENCH_STALL" --argjson lcpu "$BENCH_LOADER_CPU" \
 	--argjson imax "$BENCH_IDLE_MAX" --argjson itmo "$BENCH_IDLE_TIMEOUT" \
 	--argjson iters "$(for w in $BENCH_WORKLOADS; do echo "{\"$w\": ${ITERS[$w]}}"; done | jq -sc add)" \
 	--argjson desc "$(for w in $BENCH_WORKLOADS; do jq -nc --arg w "$w" --arg d "$(wl_desc "$w")" --arg u "$(wl_unit "$w")" '{($w): {what: $d, op: $u}}'; done | jq -sc add)" \
@@ -325,6 +363,8 @@ meta=$(jq -nc --arg date "$START" --arg fin "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
 	{date: $date, finished: $fin, machine: $machine, git_rev: $rev, pinscope: $pinscope,
 	 bpftrace: $btv, pinscope_concerns: ($concerns | split(" ")), bpftrace_scripts: ($bt | split(" ")),
 	 config: {pairs: $pairs, seconds: $secs, cpu: $cpu, idle_max_cores: $imax,
+		  stall: (if $stall == "" then null else $stall end),
+		  loader_cpu: (if $stall == "" then null else $lcpu end),
 		  idle_timeout_s: $itmo, modes: ($modes | split(" ")), workloads: ($wls | split(" ")),
 		  iterations: $iters},
 	 workloads: $desc, modes: $mdesc, warnings: $warn}')

@@ -40,10 +40,13 @@ def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else
 	elif .value == null then "-"
 	else (.value | fix(2)) end)\(if (.note // "") | startswith("not judged") then " (\(.note))" else "" end)";
 
+def stall_note: if .config.stall then
+	"; the tracer pinned to CPU \(.config.loader_cpu), which tools/bench/stall.c (a SCHED_FIFO busy loop) takes for \(.config.stall | split("/") | "\(.[0]) ms every \(.[1]) ms") in every timed run" else "" end;
+
 if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |
 		join(", "))), \(.bpftrace) with \(.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds of \(
-		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...); slowdown = extra time per operation " +
+		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...)\(stall_note); slowdown = extra time per operation " +
 	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation; net = the same less what bpf_stats itself adds to each of the runs/op program runs (\([.summary[].modes[] | .bpf_stats_ns_per_run | select(. != null)] | if length == 0 then "not measured: no floor mode" else "\(.[0] | round) ns" end) per run: its two clock reads, as the floor mode's empty programs measure them).\n",
 	(.summary[] |
 		"**\(.workload)**: \(.what); one operation: \(.op).\n",
@@ -58,7 +61,7 @@ if $fmt == "md" then
 else
 	"pinscope overhead benchmark, \(.date), \(.machine)",
 	"pinscope \(.git_rev), concerns \(.pinscope_concerns | join(",")); \(.bpftrace): \(
-		.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds x \(.config.seconds) s, interleaved ABC CBA BCA ACB ...",
+		.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds x \(.config.seconds) s, interleaved ABC CBA BCA ACB ...\(stall_note)",
 	(.summary[] | "",
 		"\(.workload): \(.what) (ops = \(.op))",
 		(heads | textrow),

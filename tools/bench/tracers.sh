@@ -116,20 +116,21 @@ tracer_start() {
 	t0=$EPOCHREALTIME
 	case $mode in
 	live | other | local)
-		"$([ "$mode" = other ] && echo "$PINSCOPE_OTHER" || echo "$PINSCOPE")" report -d 10h -j -v \
+		"${LOADER_PIN[@]}" "$([ "$mode" = other ] && echo "$PINSCOPE_OTHER" || echo "$PINSCOPE")" \
+			report -d 10h -j -v \
 			$([ "$mode" = local ] && echo --tlb-local) \
 			>"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
 		;;
 	floor)
-		"$FLOOR" "${FLOOR_TPS[@]}" >"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
+		"${LOADER_PIN[@]}" "$FLOOR" "${FLOOR_TPS[@]}" >"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
 		;;
 	record)
-		"$PINSCOPE" record -o "$dir/trace.pscope" -v >"$dir/tracer.out" \
+		"${LOADER_PIN[@]}" "$PINSCOPE" record -o "$dir/trace.pscope" -v >"$dir/tracer.out" \
 			2> >(ready_tee "$dir/tracer.err" "ready:") &
 		;;
 	bpftrace)
 		# bpftrace 0.17 warns about RLIMIT_MEMLOCK, which this kernel does not use
-		bpftrace "$BT_FILE" > >(ready_tee "$dir/tracer.out" "ready") 2>"$dir/tracer.err" &
+		"${LOADER_PIN[@]}" bpftrace "$BT_FILE" > >(ready_tee "$dir/tracer.out" "ready") 2>"$dir/tracer.err" &
 		;;
 	esac
 	TRACER_PID=$!
