@@ -52,6 +52,10 @@ struct walk_scratch {
 	/* Its buffers so far. Here, not in walk_ctx: a count the verifier tracks there would make
 	 * it verify every iteration of bpf_loop once per value. */
 	__u32 nbatch;
+	/* The walk filling it (walk_token). A program run can be preempted, and another walk on
+	 * this CPU then takes the scratch over: the first finds out by this and counts what it
+	 * had gathered as lost rather than send it under the other's header. */
+	__u64 owner;
 };
 
 struct {
@@ -107,6 +111,7 @@ struct walk_ctx {
 	struct walk_scratch *scratch;
 	__u32 nr_ustack;
 	__u32 sent;
+	__u32 gathered; /* buffers in scratch->batch from this walk (only counted, never tested) */
 	__u8 flags;
 	__u8 tier;
 	bool own_mm; /* current is the ring's owner: user addresses can be resolved */
@@ -179,6 +184,24 @@ static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
 	}
 }
 
+static __always_inline __u64 walk_token(const struct walk_ctx *w)
+{
+	return w->hdr.ts_ns ^ ((__u64)w->hdr.tid << 32);
+}
+
+/* Is the scratch still this walk's? If not, count what this walk had gathered there as lost
+ * and take the scratch back, empty. */
+static __always_inline bool scratch_kept(struct walk_ctx *w)
+{
+	if (w->scratch->owner == walk_token(w))
+		return true;
+	ps_drop_n(PS_DROP_READ, w->gathered);
+	w->gathered = 0;
+	w->scratch->owner = walk_token(w);
+	w->scratch->nbatch = 0;
+	return false;
+}
+
 /* Send the buffers gathered in the scratch PS_EV_PINS record, if any. */
 static __always_inline void batch_flush(struct walk_ctx *w)
 {
@@ -186,7 +209,7 @@ static __always_inline void batch_flush(struct walk_ctx *w)
 	__u64 sz;
 	__u32 n;
 
-	if (!w->scratch)
+	if (!w->scratch || !scratch_kept(w))
 		return;
 	n = w->scratch->nbatch;
 	if (!n)
@@ -199,6 +222,7 @@ static __always_inline void batch_flush(struct walk_ctx *w)
 	b->h.size = sz;
 	ps_output(b, sz, n);
 	w->scratch->nbatch = 0;
+	w->gathered = 0;
 }
 
 /* A buffer after the first of a walk (its user stack the walk's): into the PS_EV_PINS record,
@@ -209,11 +233,13 @@ static __always_inline void batch_add(struct walk_ctx *w, struct io_mapped_ubuf 
 	struct ps_ev_pins *b = &w->scratch->batch;
 	struct vma_ctx *v = &w->vma;
 	struct ps_pin_item *it;
-	__u32 n = w->scratch->nbatch;
+	__u32 n;
 	__u64 acct;
 
 	if (ubuf < v->start || ubuf >= v->end)
 		vma_lookup(ubuf, v);
+	scratch_kept(w);
+	n = w->scratch->nbatch;
 	if (n && (n >= PS_PINS_MAX || b->backing != v->backing || b->ino != v->ino ||
 		  b->dev != v->dev)) {
 		batch_flush(w);
@@ -236,6 +262,7 @@ static __always_inline void batch_add(struct walk_ctx *w, struct io_mapped_ubuf 
 	acct = BPF_CORE_READ(imu, acct_pages);
 	it->acct_pages = acct > 0xffffffffULL ? 0xffffffffU : acct;
 	w->scratch->nbatch = (n & (PS_PINS_MAX - 1)) + 1;
+	w->gathered++;
 }
 
 static long walk_cb(__u64 i, void *data)
@@ -323,6 +350,7 @@ static __always_inline void sync_ring(void *tp_ctx, __u64 ring, __u8 flags, bool
 		w.scratch = bpf_map_lookup_elem(&pins_scratch, &zero);
 		if (w.scratch) {
 			w.scratch->nbatch = 0;
+			w.scratch->owner = walk_token(&w);
 			w.nr_ustack = ustack_get(tp_ctx, w.scratch->ustack);
 		}
 	}

@@ -44,8 +44,8 @@ static long arg_ms(const char *s, const char *what)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || v < 0 || v > 10000) {
-		fprintf(stderr, "stall: %s: '%s' is not a number of milliseconds (0..10000)\n", what,
-			s);
+		fprintf(stderr, "stall: %s: '%s' is not a number of milliseconds (0..10000)\n",
+			what, s);
 		exit(2);
 	}
 	return v;
