@@ -47,7 +47,7 @@ if $fmt == "md" then
 	"Measured \(.date) on \(.machine), pinscope \(.git_rev) (concerns: \(.pinscope_concerns |
 		join(", "))), \(.bpftrace) with \(.bpftrace_scripts | join(" + ")); \(.config.pairs) rounds of \(
 		.config.seconds) s runs, modes interleaved (ABC CBA BCA ACB ...)\(stall_note); slowdown = extra time per operation " +
-	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation; net = the same less what bpf_stats itself adds to each of the runs/op program runs (\([.summary[].modes[] | .bpf_stats_ns_per_run | select(. != null)] | if length == 0 then "not measured: no floor mode" else "\(.[0] | round) ns" end) per run: its two clock reads, as the floor mode's empty programs measure them).\n",
+	"against the untraced run of the same round; BPF ns/op = run time of the tracer's BPF programs per operation (kernel.bpf_stats_enabled, one extra run per mode), and its share of the untraced operation; net = the same less what bpf_stats itself adds to each of the runs/op program runs (\([.summary[].modes[] | .bpf_stats_ns_per_run | select(. != null)] | if length == 0 then "its two clock reads per run, which the floor mode's empty programs measure: not measured in this run" else "\(.[0] | round) ns per run: its two clock reads, as the floor mode's empty programs measure them" end)).\n",
 	(.summary[] |
 		"**\(.workload)**: \(.what); one operation: \(.op).\n",
 		"| \(heads | join(" | ")) |",
