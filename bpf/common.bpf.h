@@ -126,16 +126,26 @@ static __always_inline void ps_fill_hdr(struct ps_ev_hdr *h, __u16 type, __u16 s
  */
 #define PS_WAKEUP_BYTES (256 << 10)
 
+/* The ring's bytes for a record of `size`: it adds an 8-byte header and rounds to 8. */
+static __always_inline __u64 ps_ring_bytes(__u64 size)
+{
+	return (size + 8 + 7) & ~7ULL;
+}
+
+/* Wake the reader if unread data going from `before` to `after` bytes crosses a multiple of
+ * PS_WAKEUP_BYTES. */
+static __always_inline __u64 ps_wakeup(__u64 before, __u64 after)
+{
+	return before / PS_WAKEUP_BYTES != after / PS_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+								   : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void ps_submit_batched(void *e)
 {
-	/* the ring adds an 8-byte header and rounds to 8 */
-	__u64 sz = (((struct ps_ev_hdr *)e)->size + 8 + 7) & ~7ULL;
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 before = avail > sz ? avail - sz : 0;
+	__u64 sz = ps_ring_bytes(((struct ps_ev_hdr *)e)->size);
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* the record included */
 
-	bpf_ringbuf_submit(e, before / PS_WAKEUP_BYTES != avail / PS_WAKEUP_BYTES
-				      ? BPF_RB_FORCE_WAKEUP
-				      : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, ps_wakeup(avail > sz ? avail - sz : 0, avail));
 }
 
 #define ps_submit(e) ps_submit_batched(e)
@@ -144,13 +154,9 @@ static __always_inline void ps_submit_batched(void *e)
  * records it stands for, counted when the ring is full. */
 static __always_inline void ps_output(void *data, __u64 size, __u32 lost)
 {
-	__u64 sz = (size + 8 + 7) & ~7ULL;
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 flags = (avail + sz) / PS_WAKEUP_BYTES != avail / PS_WAKEUP_BYTES
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_output(&events, data, size, flags))
+	if (bpf_ringbuf_output(&events, data, size, ps_wakeup(avail, avail + ps_ring_bytes(size))))
 		ps_drop_n(PS_DROP_RINGBUF, lost);
 }
 

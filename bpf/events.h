@@ -143,6 +143,12 @@ struct ps_ev_pin {
  * and later buffers of a registration (the pin storm's records). */
 #define PS_EV_PIN_NOSTACK offsetof(struct ps_ev_pin, ustack)
 
+/* The 4 KiB pages that [addr, addr + len) spans: a PIN record's pages, a PINS item's. */
+static inline __attribute__((always_inline)) __u64 ps_span_pages(__u64 addr, __u64 len)
+{
+	return ((addr + len + 4095) >> 12) - (addr >> 12);
+}
+
 /* One buffer of a PS_EV_PINS record. */
 struct ps_pin_item {
 	__u64 uaddr;

@@ -155,6 +155,16 @@ static __always_inline int buf_span(struct io_mapped_ubuf *imu, __u64 *ubuf, __u
 	return 0;
 }
 
+/* The mapping ubuf lies in: the walk's last one, or looked up. */
+static __always_inline struct vma_ctx *walk_vma(struct walk_ctx *w, __u64 ubuf)
+{
+	struct vma_ctx *v = &w->vma;
+
+	if (ubuf < v->start || ubuf >= v->end)
+		vma_lookup(ubuf, v);
+	return v;
+}
+
 /* A buffer's PIN record up to its user stack (all of a PS_EV_PIN_NOSTACK record). */
 static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
 				     struct io_mapped_ubuf *imu, __u64 i, __u64 ubuf, __u64 len)
@@ -166,7 +176,7 @@ static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
 	e->backing = PS_BACK_UNKNOWN;
 	e->uaddr = ubuf;
 	e->len = len;
-	e->pages = ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	e->pages = ps_span_pages(ubuf, len);
 	e->acct_pages = BPF_CORE_READ(imu, acct_pages);
 	e->ino = 0;
 	e->dev = 0;
@@ -174,10 +184,8 @@ static __always_inline void pin_fill(struct ps_ev_pin *e, struct walk_ctx *w,
 	e->pad1 = 0;
 	e->nr_ustack = 0;
 	if (w->own_mm) {
-		struct vma_ctx *v = &w->vma;
+		struct vma_ctx *v = walk_vma(w, ubuf);
 
-		if (ubuf < v->start || ubuf >= v->end)
-			vma_lookup(ubuf, v);
 		e->backing = v->backing;
 		e->ino = v->ino;
 		e->dev = v->dev;
@@ -231,13 +239,11 @@ static __always_inline void batch_add(struct walk_ctx *w, struct io_mapped_ubuf 
 				      __u64 ubuf, __u64 len)
 {
 	struct ps_ev_pins *b = &w->scratch->batch;
-	struct vma_ctx *v = &w->vma;
+	struct vma_ctx *v = walk_vma(w, ubuf);
 	struct ps_pin_item *it;
 	__u32 n;
 	__u64 acct;
 
-	if (ubuf < v->start || ubuf >= v->end)
-		vma_lookup(ubuf, v);
 	scratch_kept(w);
 	n = w->scratch->nbatch;
 	if (n && (n >= PS_PINS_MAX || b->backing != v->backing || b->ino != v->ino ||
@@ -284,7 +290,7 @@ static long walk_cb(__u64 i, void *data)
 		return 0;
 	w->fp = (w->fp ^ ubuf) * 0x100000001b3ULL;
 	w->fp = (w->fp ^ len) * 0x100000001b3ULL;
-	w->pages += ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	w->pages += ps_span_pages(ubuf, len);
 	if (w->dry)
 		return 0;
 
@@ -460,7 +466,7 @@ static long dry_cast_cb(__u64 i, void *data)
 		return 0;
 	w->fp = (w->fp ^ ubuf) * 0x100000001b3ULL;
 	w->fp = (w->fp ^ len) * 0x100000001b3ULL;
-	w->pages += ((ubuf + len + 4095) >> 12) - (ubuf >> 12);
+	w->pages += ps_span_pages(ubuf, len);
 	return 0;
 }
 

@@ -113,7 +113,7 @@ void pins_item_event(const struct ps_ev_pins *b, unsigned int i, union ps_event 
 	p->backing = b->backing;
 	p->uaddr = it->uaddr;
 	p->len = it->len;
-	p->pages = ((it->uaddr + it->len + 4095) >> 12) - (it->uaddr >> 12);
+	p->pages = ps_span_pages(it->uaddr, it->len);
 	p->acct_pages = it->acct_pages;
 	p->ino = b->ino;
 	p->dev = b->dev;

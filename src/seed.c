@@ -248,7 +248,7 @@ static void emit_buf(void *ctx, unsigned int idx, uint64_t addr, uint64_t len)
 	e.pin.subsys = PS_SUB_IO_URING;
 	e.pin.uaddr = addr;
 	e.pin.len = len;
-	e.pin.pages = ((addr + len + 4095) >> 12) - (addr >> 12);
+	e.pin.pages = ps_span_pages(addr, len);
 	e.pin.acct_pages = e.pin.pages;
 	fill_backing(ps->r, &e.pin);
 	ps->emit(ps->ctx, &e);
