@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+/* What docs/trace-format.md says of a PINS record. */
+_Static_assert(PS_EV_PINS_MIN == 72 && sizeof(struct ps_pin_item) == 24, "PINS: 72 + 24 x nr");
+_Static_assert(sizeof(struct ps_ev_pins) <= sizeof(union ps_event), "a full PINS record fits");
+
 static const struct {
 	const char *name;
 	size_t size;	 /* the least a record of the type may be */
