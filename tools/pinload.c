@@ -155,8 +155,6 @@ static void setup_memory(struct pinload *pl)
 	case MEM_MIXED:
 		pl->base = map_anon(pl->len);
 		pl->file_base = map_file(pl);
-		for (i = 0; i < pl->len; i += pl->page_size)
-			((volatile char *)pl->file_base)[i] = 1;
 		break;
 	case MEM_GMEM:
 		pl->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -175,8 +173,11 @@ static void setup_memory(struct pinload *pl)
 			die("mmap guest_memfd", errno);
 		break;
 	}
-	for (i = 0; i < pl->len; i += pl->page_size)
+	for (i = 0; i < pl->len; i += pl->page_size) {
 		((volatile char *)pl->base)[i] = 1;
+		if (pl->file_base)
+			((volatile char *)pl->file_base)[i] = 1;
+	}
 	for (i = 0; i < (size_t)pl->nbufs * (pl->distinct ? 2 : 1); i++) {
 		size_t b = i < (size_t)pl->nbufs ? i : i - (size_t)pl->nbufs + 1;
 
