@@ -210,6 +210,21 @@ static const char *shootdowns_source(const struct ps_tlb_counts *g)
 	return g->shootdowns || !(g->reason[1] + g->reason[5]) ? "csd" : "tlb_flush";
 }
 
+/*
+ * Shootdowns queued (csd_queue_cpu) whose handler run the csd_function_entry program never saw:
+ * neither counted on the target nor timed. On 6.18 here about 1 in 100,000, which ftrace's own
+ * event sees and the raw tracepoint program does not, with no recursion miss counted on it.
+ * 0 where shootdowns are not counted on the csd tracepoints.
+ */
+uint64_t tlb_unseen(const struct ps_tlb_counts *g)
+{
+	uint64_t seen = g->shootdowns + g->kernel_flushes;
+
+	if (strcmp(shootdowns_source(g), "csd") || g->ipis <= seen)
+		return 0;
+	return g->ipis - seen;
+}
+
 const char *tlb_agreement(const struct agg_tlb *t)
 {
 	uint64_t ours = shootdowns(&t->global), truth = t->global.irq_tlb;
@@ -264,6 +279,11 @@ void report_tlb_text(FILE *out, struct agg *a)
 							    : "");
 	else
 		fprintf(out, "/proc/interrupts TLB: not read (no TLB row on this machine)\n");
+	if (tlb_unseen(g))
+		fprintf(out,
+			"  %" PRIu64 " queued shootdowns were not seen entering their handler: "
+			"neither counted there nor timed\n",
+			tlb_unseen(g));
 	fputc('\n', out);
 	row_text(out, NULL, true, t->no_local);
 	for (int i = 0; i < n && i < TEXT_ROWS; i++)
@@ -311,6 +331,10 @@ static void global_json(struct json *j, const char *key, const struct ps_tlb_cou
 	json_u64(j, "ipis_sent", g->hw_ipis);
 	json_u64(j, "shootdowns", shootdowns(g));
 	json_str(j, "shootdowns_counted_on", shootdowns_source(g));
+	if (strcmp(shootdowns_source(g), "csd"))
+		json_null(j, "handler_runs_unseen");
+	else
+		json_u64(j, "handler_runs_unseen", tlb_unseen(g));
 	json_bool(j, "local_counted", !no_local);
 	json_local(j, "local_flushes", tlb_local(g), no_local);
 	json_local(j, "task_switch_flushes", g->reason[0], no_local);

@@ -82,6 +82,17 @@ within_5pct() {
 	python3 -c "import sys; a,b=$1,$2; sys.exit(0 if b>0 and abs(a-b)*20<=b else 1)"
 }
 
+# With every shootdown timed: one mprotect delivery sample for each of the MINE shootdowns,
+# less the handler runs the entry program never saw, which the report counts (about 1 in
+# 100,000 on 6.18 here: ftrace's own event sees them, the raw tracepoint program does not).
+delivery_whole() {
+	local dlv unseen
+	dlv=$(tlb_sum delivery_samples mprotect)
+	unseen=$(json_get "$R" "d['tlb']['global']['handler_runs_unseen']")
+	echo "delivery samples $dlv of $1 shootdowns; handler runs unseen $unseen"
+	[ "$dlv" -le "$1" ] && [ "$dlv" -ge $(($1 - unseen)) ]
+}
+
 @test "remote shootdowns system-wide agree with /proc/interrupts TLB over the same window" {
 	need_ipis
 	run_tlbload --iters 10000
@@ -108,10 +119,10 @@ within_5pct() {
 	# and the pid's shootdowns are mprotect's
 	within_5pct "$mine" "$all"
 	[ "$(json_get "$R" "[r['comm'] for r in d['tlb']['rows'] if r['pid']==$PID and r['cause']=='mprotect'][0]")" = tlbload ]
-	# --tlb-sample 1: the delivery histogram holds one sample per shootdown; the handling one
-	# as many, less handler runs that return before flushing (a CPU that left the mm lazily)
+	# --tlb-sample 1: one delivery sample per shootdown; the handling one as many, less
+	# handler runs that return before flushing (a CPU that left the mm lazily)
 	echo "delivery samples $(tlb_sum delivery_samples mprotect), handling $(tlb_sum handling_samples mprotect)"
-	[ "$(tlb_sum delivery_samples mprotect)" -eq "$mine" ]
+	delivery_whole "$mine"
 	within_5pct "$(tlb_sum handling_samples mprotect)" "$mine"
 }
 
@@ -132,7 +143,7 @@ within_5pct() {
 	[ "$(tlb_sum local_flushes mprotect)" -ge 10000 ]
 	# the handlers end at tlb_flush reasons 1 and 5 here, which a handler that returns early
 	# lacks: at most as many handling samples as delivery samples
-	[ "$(tlb_sum delivery_samples mprotect)" -eq "$mine" ]
+	delivery_whole "$mine"
 	[ "$(tlb_sum handling_samples mprotect)" -le "$mine" ]
 	within_5pct "$(tlb_sum handling_samples mprotect)" "$mine"
 }

@@ -167,3 +167,23 @@ UNIT_TEST(tlb_agreement_without_csd_tracepoints)
 	CHECK(strcmp(tlb_agreement(&a.tlb), "within_5pct") == 0);
 	agg_free(&a);
 }
+
+UNIT_TEST(tlb_unseen_handler_runs)
+{
+	struct ps_tlb_counts g;
+
+	memset(&g, 0, sizeof(g));
+	/* 1003 queued (10 of them kernel-range flushes), 990 + 10 handler runs seen */
+	g.ipis = 1003;
+	g.shootdowns = 990;
+	g.kernel_flushes = 10;
+	CHECK(tlb_unseen(&g) == 3);
+	/* more seen than queued (a window boundary): none unseen */
+	g.shootdowns = 1000;
+	CHECK(tlb_unseen(&g) == 0);
+	/* 6.1: counted on tlb_flush, no csd queue to compare with */
+	memset(&g, 0, sizeof(g));
+	g.reason[1] = 50;
+	g.ipis = 60;
+	CHECK(tlb_unseen(&g) == 0);
+}
