@@ -2,8 +2,11 @@
 /* The TLB aggregate on crafted PS_EV_TLB summaries (what the tick reader emits). */
 #include "unit.h"
 #include "agg.h"
+#include "json.h"
 #include "report_tlb.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static union ps_event tlb_ev(uint8_t kind, uint32_t tgid, uint16_t cause, const char *comm)
@@ -186,4 +189,37 @@ UNIT_TEST(tlb_unseen_handler_runs)
 	g.reason[1] = 50;
 	g.ipis = 60;
 	CHECK(tlb_unseen(&g) == 0);
+}
+
+UNIT_TEST(tlb_report_says_how_many_handler_runs_were_unseen)
+{
+	struct agg a;
+	union ps_event e;
+	struct json *j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	e = tlb_ev(PS_TLB_GLOBAL, 0, 0, NULL);
+	e.tlb.hist = 1;
+	e.tlb.c.reason[4] = 1003;
+	e.tlb.c.ipis = 1003;
+	e.tlb.c.shootdowns = 1000;
+	e.tlb.c.irq_tlb = 1003;
+	agg_apply(&a, &e);
+	f = open_memstream(&buf, &len);
+	CHECK(f != NULL);
+	report_tlb_text(f, &a);
+	j = json_new(f);
+	json_obj_begin(j, NULL);
+	report_tlb_json(j, &a);
+	json_obj_end(j);
+	json_free(j);
+	fclose(f);
+	CHECK(strstr(buf, "\n  3 queued shootdowns were not seen entering their handler: neither "
+			  "counted there nor timed\n") != NULL);
+	CHECK(strstr(buf, "\"handler_runs_unseen\":3") != NULL);
+	free(buf);
+	agg_free(&a);
 }
