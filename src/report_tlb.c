@@ -205,9 +205,15 @@ static uint64_t shootdowns(const struct ps_tlb_counts *g)
 	return g->shootdowns ? g->shootdowns : g->reason[1] + g->reason[5];
 }
 
+/* Are remote shootdowns counted on the csd tracepoints (else on tlb_flush reasons 1 and 5)? */
+static bool on_csd(const struct ps_tlb_counts *g)
+{
+	return g->shootdowns || !(g->reason[1] + g->reason[5]);
+}
+
 static const char *shootdowns_source(const struct ps_tlb_counts *g)
 {
-	return g->shootdowns || !(g->reason[1] + g->reason[5]) ? "csd" : "tlb_flush";
+	return on_csd(g) ? "csd" : "tlb_flush";
 }
 
 /*
@@ -220,7 +226,7 @@ uint64_t tlb_unseen(const struct ps_tlb_counts *g)
 {
 	uint64_t seen = g->shootdowns + g->kernel_flushes;
 
-	if (strcmp(shootdowns_source(g), "csd") || g->ipis <= seen)
+	if (!on_csd(g) || g->ipis <= seen)
 		return 0;
 	return g->ipis - seen;
 }
@@ -274,9 +280,9 @@ void report_tlb_text(FILE *out, struct agg *a)
 			"/proc/interrupts TLB over the same window: %" PRIu64
 			"; pinscope's remote shootdowns %" PRIu64 ": %s%s\n",
 			U(g->irq_tlb), shootdowns(g), tlb_agreement(t),
-			strcmp(shootdowns_source(g), "csd") ? " (no csd tracepoints: tlb_flush "
-							      "reasons 1 and 5, a lower bound)"
-							    : "");
+			on_csd(g) ? ""
+				  : " (no csd tracepoints: tlb_flush reasons 1 and 5, a lower "
+				    "bound)");
 	else
 		fprintf(out, "/proc/interrupts TLB: not read (no TLB row on this machine)\n");
 	if (tlb_unseen(g))
@@ -331,7 +337,7 @@ static void global_json(struct json *j, const char *key, const struct ps_tlb_cou
 	json_u64(j, "ipis_sent", g->hw_ipis);
 	json_u64(j, "shootdowns", shootdowns(g));
 	json_str(j, "shootdowns_counted_on", shootdowns_source(g));
-	if (strcmp(shootdowns_source(g), "csd"))
+	if (!on_csd(g))
 		json_null(j, "handler_runs_unseen");
 	else
 		json_u64(j, "handler_runs_unseen", tlb_unseen(g));
