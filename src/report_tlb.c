@@ -195,6 +195,12 @@ static void row_json(struct json *j, const struct tlb_row *r, bool no_local)
 	json_obj_end(j);
 }
 
+/* Are remote shootdowns counted on the csd tracepoints (else on tlb_flush reasons 1 and 5)? */
+static bool on_csd(const struct ps_tlb_counts *g)
+{
+	return g->shootdowns || !(g->reason[1] + g->reason[5]);
+}
+
 /*
  * Remote shootdowns handled. Counted on the csd tracepoints (exactly what /proc/interrupts
  * counts); a kernel without them (6.1) only has tlb_flush reasons 1 and 5, which miss the
@@ -202,13 +208,7 @@ static void row_json(struct json *j, const struct tlb_row *r, bool no_local)
  */
 static uint64_t shootdowns(const struct ps_tlb_counts *g)
 {
-	return g->shootdowns ? g->shootdowns : g->reason[1] + g->reason[5];
-}
-
-/* Are remote shootdowns counted on the csd tracepoints (else on tlb_flush reasons 1 and 5)? */
-static bool on_csd(const struct ps_tlb_counts *g)
-{
-	return g->shootdowns || !(g->reason[1] + g->reason[5]);
+	return on_csd(g) ? g->shootdowns : g->reason[1] + g->reason[5];
 }
 
 static const char *shootdowns_source(const struct ps_tlb_counts *g)
