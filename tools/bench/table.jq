@@ -35,8 +35,9 @@ def textrow: [., widths] | transpose |
 
 def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else "MISSED " end) \(.target): \(
 	if .value_kb then "\(.value_kb | mb) MB (peak \(.peak_kb | mb) MB at start-up)"
-	elif .target | test("lost") then "\(.value) lost in runs up to \(.max_events_per_s | int) events/s; \(
-		.lost_above) lost (counted) in \(.runs_above) runs above 1 M/s"
+	elif .target | test("lost") then "\(.value) lost up to 1 M/s; none lost in any run up to \(
+		.lossless_to // 0 | int) events/s (\(.runs_lossless) runs at 1 M/s or more lost nothing); \(
+		.lost_above) lost (counted) in \(.runs_lost) of \(.runs_above) runs above 1 M/s"
 	elif .value == null then "-"
 	else (.value | fix(2)) end)\(if (.note // "") | startswith("not judged") then " (\(.note))" else "" end)";
 
