@@ -107,6 +107,11 @@ const struct ps_hook ps_hooks_pins[] = {
 				{PS_TIER_RAW_TP,
 				 "workqueue/workqueue_execute_start,workqueue/"
 				 "workqueue_execute_end",
+				 "pins_uring_exit_start_cast pins_uring_exit_end_raw",
+				 "io_ring_exit_work,bpf_rdonly_cast"},
+				{PS_TIER_RAW_TP,
+				 "workqueue/workqueue_execute_start,workqueue/"
+				 "workqueue_execute_end",
 				 "pins_uring_exit_start_raw pins_uring_exit_end_raw",
 				 "io_ring_exit_work"},
 				{PS_TIER_TP,
