@@ -179,9 +179,8 @@ def unsettled_note($e; $m; $what):
 		 runs_lost: ($p | map(select(.lost > 0)) | length),
 		 runs_above: ($p | map(select(.rate > 1e6)) | length),
 		 met: (if ($first_lossy != null and $first_lossy <= 1e6) then false
-			elif ($lossless_to // 0) >= 1e6 then true else null end),
-		 note: (if ($first_lossy == null or $first_lossy > 1e6) and ($lossless_to // 0) < 1e6
-			then "not judged: no run offered 1 M events/s" else null end)}),
+			elif ($lossless_to // 0) >= 1e6 then true else null end)} |
+		.note = (if .met == null then "not judged: no run offered 1 M events/s" else null end)),
 	(("live", "record") as $m | [$summary[].modes[] | select(.mode == $m)] |
 		select(length > 0) |
 		{target: "pinscope \($m): loader RSS while tracing <= 16 MB",
