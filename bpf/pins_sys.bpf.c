@@ -641,10 +641,10 @@ static __always_inline void teardown_begins(void *work, __u8 tier)
 	struct ps_churn *c = churn_of(ring);
 	struct ps_ev_obj *o;
 
-	/* The teardown releases everything: a held-back unregister has nothing left to say, and
-	 * the pairs counted go out before the pins they belong to. */
+	/* The pairs counted go out before the pins they belong to are released. */
 	if (c && !c->dead) {
 		struct ps_ev_churn *e;
+		bool held = c->pending;
 
 		c->pending = 0;
 		c->dead = 1;
@@ -660,6 +660,11 @@ static __always_inline void teardown_begins(void *work, __u8 tier)
 			__builtin_memset(e->pad0, 0, sizeof(e->pad0));
 			ps_submit(e);
 		}
+		/* A held-back unregister released the buffers before the close: said now, not when
+		 * the teardown ends (4-30 ms later on the 6.18 host). User space may have said it
+		 * already: a second release of the ring finds nothing to release. */
+		if (held)
+			emit_unpin_all(ring, PS_UNPIN_UNREGISTER, tier);
 	}
 	o = ps_reserve(PS_EV_OBJ_TEARDOWN, struct ps_ev_obj, tier);
 
