@@ -185,8 +185,9 @@ static struct holder_ent *pin_add(struct agg_pins *p, const struct ps_ev_pin *e,
 
 /*
  * Apply fn to every pin of obj. Through the object's slots when its entry knows them all (the
- * common case: cost per pin of the object), else by a walk of the whole pin table. fn may
- * delete the pin it is given.
+ * common case: cost per pin of the object), else by a walk of the whole pin table; also when
+ * the slots are more than the walk (a record can name any slot up to 2^32: a loop over them
+ * would not end in minutes). fn may delete the pin it is given.
  */
 static void each_pin_of(struct agg_pins *p, uint64_t obj, uint8_t subsys,
 			void (*fn)(struct agg_pins *, struct pin_ent *, uint64_t), uint64_t arg)
@@ -194,7 +195,7 @@ static void each_pin_of(struct agg_pins *p, uint64_t obj, uint8_t subsys,
 	struct obj_ent *o = htab_find(&p->objs, obj, subsys);
 	struct pin_ent *pin;
 
-	if (o && o->complete) {
+	if (o && o->complete && o->nslots <= p->pins.used) {
 		for (uint32_t s = 0; s < o->nslots; s++)
 			if ((pin = htab_find(&p->pins, obj, s)))
 				fn(p, pin, arg);

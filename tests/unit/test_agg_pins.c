@@ -104,6 +104,26 @@ UNIT_TEST(agg_pins_register_unregister)
 	agg_free(&a);
 }
 
+/* A record may name any slot: releasing its object costs the pins there are, not the slots
+ * (2^32 look-ups: minutes; found by tests/fuzz fuzz_events). */
+UNIT_TEST(agg_pins_release_of_a_huge_slot_ends)
+{
+	struct agg a;
+	struct holder_ent *h;
+
+	CHECK(agg_init(&a, NULL) == 0);
+	apply(&a, pin(42, 0xabc, 0, 1, 0));
+	apply(&a, pin(42, 0xabc, 0xfffffffe, 1, 0));
+	h = only_holder(&a);
+	CHECK(h != NULL);
+	CHECK_EQ(h->pages, 2);
+	apply(&a, unpin_all(0xabc, PS_UNPIN_TEARDOWN));
+	CHECK_EQ(h->pages, 0);
+	CHECK_EQ(h->released_pages, 2);
+	CHECK_EQ(a.pins.pins.count, 0);
+	agg_free(&a);
+}
+
 UNIT_TEST(agg_pins_resync_keeps_age_and_drops_removed)
 {
 	struct agg a;
