@@ -53,30 +53,22 @@ static void end_run(struct replay *r)
 	agg_apply(r->a, &e);
 }
 
-int replay_file(const char *path, struct agg *a, struct symtab *syms, struct trace_meta *meta)
+int replay_reader(struct trace_reader *tr, const char *name, struct agg *a, struct symtab *syms,
+		  struct trace_meta *meta)
 {
 	struct replay r = {.a = a, .syms = syms};
 	struct trace_read_cb cb = {.on_event = on_event, .on_symbol = on_symbol, .ctx = &r};
 	const struct trace_damage *d;
-	struct trace_reader *tr;
-	int err = trace_reader__open_file(path, &tr);
 	bool intact;
 
-	if (err) {
-		ps_err("report %s: %s", path, strerror(-err));
-		return err == -ENOENT || err == -EISDIR || err == -EACCES ? PS_EXIT_USAGE
-									  : PS_EXIT_RUNTIME;
-	}
 	switch (trace_reader__status(tr)) {
 	case TRACE_HDR_NOT_TRACE:
-		ps_err("report %s: not a pinscope recording (no pinscope header)", path);
-		trace_reader__free(tr);
+		ps_err("report %s: not a pinscope recording (no pinscope header)", name);
 		return PS_EXIT_USAGE;
 	case TRACE_HDR_NEWER:
 		ps_err("report %s: recording format %u is newer than this pinscope reads (%d): "
 		       "read it with a newer pinscope",
-		       path, trace_reader__version(tr), TRACE_FORMAT_VERSION);
-		trace_reader__free(tr);
+		       name, trace_reader__version(tr), TRACE_FORMAT_VERSION);
 		return PS_EXIT_USAGE;
 	default:
 		break;
@@ -89,18 +81,32 @@ int replay_file(const char *path, struct agg *a, struct symtab *syms, struct tra
 	if (d->records_unknown)
 		ps_warn("%s: skipped %" PRIu64 " records of types this pinscope does not know "
 			"(recorded by pinscope %s)",
-			path, d->records_unknown, trace_reader__meta(tr)->pinscope_version);
+			name, d->records_unknown, trace_reader__meta(tr)->pinscope_version);
 	if (d->footer && d->footer_not_written)
 		ps_warn("%s: the recording stopped at its size limit; %" PRIu64
 			" events did not fit",
-			path, d->footer_not_written);
+			name, d->footer_not_written);
 	if (!intact) {
 		char line[512];
 
 		trace_damage_describe(d, line, sizeof(line));
 		/* Not ps_err: with -j the report that follows is still the only JSON on stdout. */
-		fprintf(stderr, "pinscope: report %s: %s\n", path, line);
+		fprintf(stderr, "pinscope: report %s: %s\n", name, line);
 	}
-	trace_reader__free(tr);
 	return intact ? PS_EXIT_OK : PS_EXIT_PARTIAL;
+}
+
+int replay_file(const char *path, struct agg *a, struct symtab *syms, struct trace_meta *meta)
+{
+	struct trace_reader *tr;
+	int err = trace_reader__open_file(path, &tr);
+
+	if (err) {
+		ps_err("report %s: %s", path, strerror(-err));
+		return err == -ENOENT || err == -EISDIR || err == -EACCES ? PS_EXIT_USAGE
+									  : PS_EXIT_RUNTIME;
+	}
+	err = replay_reader(tr, path, a, syms, meta);
+	trace_reader__free(tr);
+	return err;
 }

@@ -7,6 +7,7 @@
 #include "trace_meta.h"
 
 struct symtab;
+struct trace_reader;
 
 /*
  * Applies every intact event of the recording at path to a, and its names to syms (may be
@@ -15,5 +16,9 @@ struct symtab;
  * with a one-line error (not a recording, a newer format, cannot be read).
  */
 int replay_file(const char *path, struct agg *a, struct symtab *syms, struct trace_meta *meta);
+
+/* The same from a reader already open (tr stays the caller's); name is what messages call it. */
+int replay_reader(struct trace_reader *tr, const char *name, struct agg *a, struct symtab *syms,
+		  struct trace_meta *meta);
 
 #endif

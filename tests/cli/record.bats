@@ -193,6 +193,25 @@ run_split() {
 	[ "$rc" -eq 0 ]
 }
 
+@test "a recording's report survives libFuzzer (10 s, seeded with a recording of pins)" {
+	start_workload pinload --bufs 2 --pages 8
+	run_split record -o "$F" -d 0.3
+	[ "$RC" -eq 0 ]
+	rc=0
+	out=$("$BATS_TEST_DIRNAME/../fuzz/run.sh" -t report 10 "$F") || rc=$?
+	[ "$rc" -eq 77 ] && skip "clang cannot build libFuzzer targets here"
+	echo "$out"
+	[ "$rc" -eq 0 ]
+}
+
+@test "the aggregate and both reports survive records of any contents (libFuzzer, 10 s)" {
+	rc=0
+	out=$("$BATS_TEST_DIRNAME/../fuzz/run.sh" -t events 10) || rc=$?
+	[ "$rc" -eq 77 ] && skip "clang cannot build libFuzzer targets here"
+	echo "$out"
+	[ "$rc" -eq 0 ]
+}
+
 @test "without privileges: record leaves no file behind; report FILE still reads" {
 	command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
 	run_split record -o "$F" -d 0.2
