@@ -354,6 +354,9 @@ static int slurp(int fd, void **out, size_t *len)
 		if (!k)
 			break;
 		n += k;
+		/* Not a recording (/dev/zero, say): what was read is enough to say so. */
+		if (n >= TRACE_MAGIC_LEN && memcmp(b, TRACE_MAGIC, TRACE_MAGIC_LEN))
+			break;
 	}
 	*out = b;
 	*len = n;

@@ -159,6 +159,17 @@ run_split() {
 	grep -q 'newer than this pinscope reads' "$ERR"
 	run_split report "$BATS_TEST_TMPDIR/none.pstrace"
 	[ "$RC" -eq 2 ]
+	# an endless stream that is not a recording: said at once (it was read up to 4 GiB)
+	RC=0
+	timeout 10 "$PINSCOPE" report /dev/zero >"$OUT" 2>"$ERR" || RC=$?
+	[ "$RC" -eq 2 ]
+	grep -q 'not a pinscope recording' "$ERR"
+	# a recording through a pipe reads whole
+	run_split record -o "$F" -d 0.2
+	RC=0
+	cat "$F" | "$PINSCOPE" report /dev/stdin -j >"$OUT" 2>"$ERR" || RC=$?
+	[ "$RC" -eq 0 ]
+	json_get "$OUT" "d['duration_ns']" >/dev/null
 }
 
 @test "--ring: SIGUSR1 writes the last window; report reads it; the ring goes on" {
