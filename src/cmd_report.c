@@ -65,6 +65,9 @@ static int on_opt(int c, const char *arg, void *ctx)
 			return usage_error("report", "--sort: unknown key '%s'", arg);
 		return -1;
 	case 'S':
+		if (!subsys_known(arg))
+			return usage_error("report", "--subsystem: unknown subsystem '%s' (%s)",
+					   arg, subsys_names());
 		r->ro.only_subsys = arg;
 		return -1;
 	case 'N':

@@ -70,6 +70,9 @@ static int on_opt(int c, const char *arg, void *ctx)
 		t->reverse = true;
 		return -1;
 	case 'S':
+		if (!subsys_known(arg))
+			return usage_error("top", "--subsystem: unknown subsystem '%s' (%s)", arg,
+					   subsys_names());
 		t->subsys = arg;
 		return -1;
 	}

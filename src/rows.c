@@ -80,6 +80,27 @@ const char *subsys_name(unsigned int s)
 	return s < PS_SUB_MAX && n[s] ? n[s] : "unknown";
 }
 
+bool subsys_known(const char *name)
+{
+	for (unsigned int s = 0; s < PS_SUB_MAX; s++)
+		if (!strcmp(name, subsys_name(s)))
+			return true;
+	return !strcmp(name, "unattributed");
+}
+
+const char *subsys_names(void)
+{
+	static char list[160];
+	size_t off = 0;
+
+	if (list[0])
+		return list;
+	for (unsigned int s = 0; s < PS_SUB_MAX; s++)
+		off += snprintf(list + off, sizeof(list) - off, "%s, ", subsys_name(s));
+	snprintf(list + off, sizeof(list) - off, "unattributed");
+	return list;
+}
+
 const char *backing_name(unsigned int b)
 {
 	static const char *const n[PS_BACK_MAX] = {

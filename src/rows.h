@@ -83,6 +83,10 @@ void rows_json(struct json *j, const struct holder_row *r);
 /* The short-term hold-time fields of a holder (flat keys, units in the names). */
 void rows_json_shortterm(struct json *j, const struct hist *h);
 const char *subsys_name(unsigned int s);
+/* Is name a subsystem rows can have ("unattributed" included)? For --subsystem. */
+bool subsys_known(const char *name);
+/* Those names, comma-separated. */
+const char *subsys_names(void);
 const char *backing_name(unsigned int b);
 
 #endif

@@ -58,6 +58,12 @@ load helpers
 	[[ "${lines[0]}" == "pinscope: report: --tlb-sample: '3' is not a power of two from 1 to 1024" ]]
 	run "$PINSCOPE" record -o /dev/null --tlb-sample 2048
 	[ "$status" -eq 2 ]
+	# a misspelt subsystem would filter everything out: an empty report, not an error
+	run "$PINSCOPE" report -d 1 --subsystem iouring
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "pinscope: report: --subsystem: unknown subsystem 'iouring' (unknown, io_uring, vfio, iommufd, rdma, kvm, vhost, udmabuf, gup, unattributed)" ]]
+	run "$PINSCOPE" top --subsystem VFIO
+	[ "$status" -eq 2 ]
 }
 
 @test "report needs -d TIME or a FILE" {

@@ -170,6 +170,19 @@ pin_then_unregister() {
 	[ "$(json_get "$BATS_TEST_TMPDIR/last.json" "sum(h['churn_pairs'] for h in d['holders'] if h['pid']==$pid)")" -ge $((ops / 2)) ]
 }
 
+@test "--subsystem io_uring keeps the io_uring holder, --subsystem vfio leaves it out" {
+	start_workload pinload --bufs 1 --pages 10
+	pid=$(field "$READY_LINE" pid)
+	run --separate-stderr "$PINSCOPE" report -d 0.2 -j -p "$pid" --subsystem io_uring
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[h['pinned_pages'] for h in d['holders'] if h['pid']==$pid]")" = "[10]" ]
+	run --separate-stderr "$PINSCOPE" report -d 0.2 -j -p "$pid" --subsystem vfio
+	[ "$status" -eq 0 ]
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	[ "$(json_get "$BATS_TEST_TMPDIR/r.json" "[h['pinned_pages'] for h in d['holders'] if h['pid']==$pid]")" = "[]" ]
+}
+
 @test "two processes are told apart" {
 	start_workload pinload --bufs 1 --pages 10
 	pid1=$(field "$READY_LINE" pid)
