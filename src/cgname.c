@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "cgname.h"
+#include "symtab.h"
 #include "util.h"
 
 #include <errno.h>
@@ -79,7 +80,23 @@ static void lookup(uint64_t id, char *out, size_t size)
 	snprintf(out, size, "%s", buf[ml] ? buf + ml : "/");
 }
 
+static const struct symtab *recorded;
+
+void cgname_use(const struct symtab *st)
+{
+	recorded = st;
+}
+
 const char *cgname(uint64_t id)
+{
+	const char *n = id ? symtab_get(recorded, SYMTAB_CGROUP_PID, id) : NULL;
+
+	if (n)
+		return n[0] ? n : NULL;
+	return cgname_live(id);
+}
+
+const char *cgname_live(uint64_t id)
 {
 	struct cg_ent *e;
 

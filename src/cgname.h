@@ -11,8 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The path of cgroup `id` relative to the cgroup2 mount ("/" for the root), or NULL. */
+struct symtab;
+
+/* The path of cgroup `id` relative to the cgroup2 mount ("/" for the root), or NULL: the name
+ * cgname_use() table has for it (looked up when an event of the cgroup was seen, or read from a
+ * recording), else the host's now. */
 const char *cgname(uint64_t id);
+/* The host's name now (cached), whatever the table says. */
+const char *cgname_live(uint64_t id);
+/* Names come from st first (NULL: none), so that a report says what the run saw. */
+void cgname_use(const struct symtab *st);
 /* "ID", an absolute path, or a path relative to the cgroup2 mount -> id. 0 or -errno. */
 int cgname_parse(const char *s, uint64_t *id);
 

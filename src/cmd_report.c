@@ -2,6 +2,7 @@
 /* pinscope report: the pin-holder report of a live run (-d TIME) or of a recording (FILE). */
 #include "cmd.h"
 #include "agg.h"
+#include "cgname.h"
 #include "log.h"
 #include "report.h"
 #include "rows.h"
@@ -217,6 +218,8 @@ int cmd_report(int argc, char **argv)
 		return PS_EXIT_RUNTIME;
 	}
 	r.ro.syms = syms;
+	/* Cgroup names as the run saw them (a recording's, read anywhere later), not as now. */
+	cgname_use(syms);
 	if (o.argc == 1) {
 		rc = replay_file(o.argv[0], &a, syms, &meta);
 		if ((rc == PS_EXIT_OK || rc == PS_EXIT_PARTIAL) && !o.json)
@@ -227,6 +230,7 @@ int cmd_report(int argc, char **argv)
 	if (rc == PS_EXIT_OK || rc == PS_EXIT_PARTIAL)
 		report_print(stdout, &a, &r.ro);
 	agg_free(&a);
+	cgname_use(NULL);
 	symtab_free(syms);
 	return rc;
 }

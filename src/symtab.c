@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "symtab.h"
+#include "cgname.h"
 #include "htab.h"
 #include "symbolize.h"
 #include "tbuf.h"
@@ -20,6 +21,7 @@ struct symtab {
 	struct tbuf names;
 	struct tbuf fresh; /* struct sym_ent * added since symtab_take_new */
 	uint64_t dropped;
+	uint64_t last_cgroup; /* of the last event noted: most come from the cgroup before */
 };
 
 struct symtab *symtab_new(void)
@@ -101,10 +103,24 @@ uint64_t symtab_dropped(const struct symtab *st)
 	return st ? st->dropped : 0;
 }
 
+/* The cgroup's path as the host names it now, kept for the report and the recording. */
+static void note_cgroup(struct symtab *st, uint64_t id)
+{
+	const char *p;
+
+	st->last_cgroup = id;
+	if (symtab_get(st, SYMTAB_CGROUP_PID, id))
+		return;
+	p = cgname_live(id);
+	symtab_put(st, SYMTAB_CGROUP_PID, id, p ? p : "", p ? strlen(p) : 0);
+}
+
 void symtab_note_event(struct symtab *st, struct symbolizer *sz, const union ps_event *e)
 {
 	char name[SYMTAB_MAX_NAME + 1];
 
+	if (st && e->h.cgroup_id && e->h.cgroup_id != st->last_cgroup)
+		note_cgroup(st, e->h.cgroup_id);
 	if (st && sz && e->h.type == PS_EV_PAGEREF) {
 		for (unsigned int i = 0; i < e->pageref.nr_kstack && i < PS_MAX_STACK; i++) {
 			uint64_t addr = e->pageref.kstack[i];

@@ -21,6 +21,10 @@ struct tbuf;
 #define SYMTAB_MAX_BYTES   (1u << 20)
 #define SYMTAB_MAX_NAME	   200
 
+/* The paths of cgroups by id (the cgroup2 mount's view when the event was seen, "" when it had
+ * none) share the table under a pid no process has: a recording carries them like names. */
+#define SYMTAB_CGROUP_PID UINT32_MAX
+
 /* kernel addresses live in the top half of the address space */
 #define SYMTAB_KERNEL_MIN 0xffff800000000000ULL
 
@@ -35,7 +39,7 @@ size_t symtab_count(const struct symtab *st);
 uint64_t symtab_dropped(const struct symtab *st);
 
 /* Resolve the stack of a record that carries one (through sz, which may be NULL: then
- * nothing new is resolved). */
+ * nothing new is resolved), and name its cgroup if it is new. */
 void symtab_note_event(struct symtab *st, struct symbolizer *sz, const union ps_event *e);
 
 /* Entries added since the last call (or all of them), as a TRACE_BLK_SYMBOLS payload.

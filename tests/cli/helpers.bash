@@ -69,3 +69,24 @@ json_get() {
 need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (BPF)"
 }
+
+# A cgroup of the test's own (cg_make), its processes (cg_add PID), gone again (cg_remove).
+cg_make() {
+	CG_MNT=$(awk '/ - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$CG_MNT" ] || skip "no cgroup2 mount"
+	CG="pinscope-bats-$$-$BATS_TEST_NUMBER"
+	mkdir "$CG_MNT/$CG"
+}
+
+cg_add() {
+	echo "$1" >"$CG_MNT/$CG/cgroup.procs"
+}
+
+cg_remove() {
+	[ -n "${CG:-}" ] && [ -d "$CG_MNT/$CG" ] || return 0
+	local p
+	for p in $(cat "$CG_MNT/$CG/cgroup.procs"); do
+		echo "$p" >"$CG_MNT/cgroup.procs" 2>/dev/null || true
+	done
+	rmdir "$CG_MNT/$CG" 2>/dev/null || true
+}

@@ -13,6 +13,7 @@ teardown() {
 	[ -n "${PS_PID:-}" ] && kill -INT "$PS_PID" 2>/dev/null && wait "$PS_PID" 2>/dev/null
 	[ -n "${LOOP_PID:-}" ] && kill "$LOOP_PID" 2>/dev/null && wait "$LOOP_PID" 2>/dev/null
 	[ -n "${WL_PID:-}" ] && stop_workload
+	cg_remove
 	true
 }
 
@@ -170,6 +171,28 @@ run_split() {
 	cat "$F" | "$PINSCOPE" report /dev/stdin -j >"$OUT" 2>"$ERR" || RC=$?
 	[ "$RC" -eq 0 ]
 	json_get "$OUT" "d['duration_ns']" >/dev/null
+}
+
+# A VM's cgroup is its name on a host; after an incident the VM, and its cgroup, may be gone.
+@test "a recording names the cgroups it saw: report FILE after the cgroup is removed" {
+	cg_make
+	start_workload pinload --bufs 1 --pages 8 --no-register
+	pid=$(field "$READY_LINE" pid)
+	cg_add "$pid"
+	start_pinscope record -o "$F" -p "$pid"
+	[ "$(field "$(wl_cmd register)" vmpin_kb)" -eq 32 ]
+	stop_pinscope
+	PS_PID=
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	[ "$(json_get "$OUT" "[h['cgroup'] for h in d['holders'] if h['pid']==$pid]")" = "['/$CG']" ]
+	stop_workload
+	WL_PID=
+	cg_remove
+	[ ! -d "$CG_MNT/$CG" ]
+	run_split report "$F" -j
+	[ "$RC" -eq 0 ]
+	[ "$(json_get "$OUT" "[h['cgroup'] for h in d['holders'] if h['pid']==$pid]")" = "['/$CG']" ]
 }
 
 @test "--ring: SIGUSR1 writes the last window; report reads it; the ring goes on" {

@@ -52,28 +52,6 @@ wl_cmd() {
 	[[ "$LINE" == "$2 ok "* ]] || { echo "$LINE"; return 1; }
 }
 
-# ---- a cgroup of our own, so the view can be limited to this test's workloads ----
-
-cg_make() {
-	CG_MNT=$(awk '/ - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
-	[ -n "$CG_MNT" ] || skip "no cgroup2 mount"
-	CG="pinscope-top-$$-$BATS_TEST_NUMBER"
-	mkdir "$CG_MNT/$CG"
-}
-
-cg_add() {
-	echo "$1" >"$CG_MNT/$CG/cgroup.procs"
-}
-
-cg_remove() {
-	[ -n "${CG:-}" ] && [ -d "$CG_MNT/$CG" ] || return 0
-	local p
-	for p in $(cat "$CG_MNT/$CG/cgroup.procs"); do
-		echo "$p" >"$CG_MNT/cgroup.procs" 2>/dev/null || true
-	done
-	rmdir "$CG_MNT/$CG" 2>/dev/null || true
-}
-
 # ---- the view in tmux ----
 
 # view_start ARGS...: run `pinscope top ARGS -v` full-screen in a 120x30 tmux pane, from a
