@@ -95,9 +95,10 @@ const char *subsys_names(void)
 
 	if (list[0])
 		return list;
-	for (unsigned int s = 0; s < PS_SUB_MAX; s++)
+	for (unsigned int s = 0; s < PS_SUB_MAX && off < sizeof(list); s++)
 		off += snprintf(list + off, sizeof(list) - off, "%s, ", subsys_name(s));
-	snprintf(list + off, sizeof(list) - off, "unattributed");
+	if (off < sizeof(list))
+		snprintf(list + off, sizeof(list) - off, "unattributed");
 	return list;
 }
 
