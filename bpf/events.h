@@ -270,6 +270,8 @@ enum ps_mark_kind {
 /* PS_MARK_READY: gmem.fault is attached (guest faults on guest_memfd are counted); a recording
  * made before this flag existed reads as not counted */
 #define PS_MARK_F_GMEM_FAULTS 1
+/* PS_MARK_READY: gmem.invalidate is attached (invalidated ranges are counted) */
+#define PS_MARK_F_GMEM_INVAL 2
 
 struct ps_ev_mark {
 	struct ps_ev_hdr h;

@@ -183,3 +183,80 @@ int gmem_fault_fexit(__u64 *ctx)
 	ps_submit(e);
 	return 0;
 }
+
+/*
+ * The guest_memfd inode of gmem: a kvm_gmem is linked into its inode's mapping
+ * (mapping->i_private_list, kvm_gmem_create), usually alone; two steps along the list find the
+ * head if another binding's entry comes first. The candidate mapping is checked against its
+ * host's i_mapping.
+ */
+static __always_inline struct inode *gmem_inode(struct kvm_gmem *gmem)
+{
+	__u64 off = bpf_core_field_offset(struct address_space, i_private_list);
+	struct list_head *p = BPF_CORE_READ(gmem, entry.next);
+
+	for (int i = 0; i < 2 && p; i++) {
+		struct address_space *m = (void *)p - off;
+		struct inode *host = BPF_CORE_READ(m, host);
+
+		if (host && BPF_CORE_READ(host, i_mapping) == m)
+			return host;
+		p = BPF_CORE_READ(p, next);
+	}
+	return NULL;
+}
+
+/*
+ * KVM unmapping a guest_memfd range from its guests (the start of an invalidation): a punched
+ * hole, or the whole file when it is released (end ~0). 6.18 calls it __kvm_gmem_invalidate_begin
+ * (a fourth argument, the attribute filter), 6.12 kvm_gmem_invalidate_begin; the first three
+ * are the same. The task is the one punching or closing.
+ */
+static __always_inline int gmem_inval(__u64 *ctx)
+{
+	__u64 g, start, end;
+	struct kvm_gmem *gmem;
+	struct ps_ev_gmem *e;
+	struct inode *inode;
+
+	if (!ps_want_current())
+		return 0;
+	if (bpf_get_func_arg(ctx, 0, &g) || bpf_get_func_arg(ctx, 1, &start) ||
+	    bpf_get_func_arg(ctx, 2, &end))
+		return 0;
+	gmem = (struct kvm_gmem *)g;
+	inode = gmem_inode(gmem);
+	e = ps_reserve(PS_EV_GMEM, struct ps_ev_gmem, PS_TIER_FENTRY);
+	if (!e)
+		return 0;
+	e->vm = (__u64)BPF_CORE_READ(gmem, kvm);
+	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
+	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
+	e->fd = -1;
+	e->kind = PS_GMEM_INVALIDATE;
+	e->gflags = 0;
+	e->pad0 = 0;
+	e->err = 0;
+	e->gpa = 0;
+	e->uaddr = 0;
+	e->offset = start << 12;
+	/* 0: to the end of the file (a release) */
+	e->size = end == ~0ULL || end <= start ? 0 : (end - start) << 12;
+	e->flags = 0;
+	e->slot = 0;
+	e->pad1 = 0;
+	ps_submit(e);
+	return 0;
+}
+
+SEC("fentry/__kvm_gmem_invalidate_begin")
+int gmem_inval_fentry(__u64 *ctx)
+{
+	return gmem_inval(ctx);
+}
+
+SEC("fentry/kvm_gmem_invalidate_begin")
+int gmem_inval_old_fentry(__u64 *ctx)
+{
+	return gmem_inval(ctx);
+}

@@ -46,6 +46,7 @@ static void on_mark(struct agg *a, const struct ps_ev_mark *m)
 		break;
 	case PS_MARK_READY:
 		a->gmem.faults_counted = m->flags & PS_MARK_F_GMEM_FAULTS;
+		a->gmem.inval_counted = m->flags & PS_MARK_F_GMEM_INVAL;
 		break;
 	case PS_MARK_END:
 		a->end_ns = m->h.ts_ns;

@@ -502,6 +502,14 @@ static void on_gmem(struct agg_gmem *g, const struct agg_pins *p, const struct p
 	case PS_GMEM_EXIT:
 		on_exit(g, p, e);
 		break;
+	case PS_GMEM_INVALIDATE:
+		f = htab_find(&g->files, e->ino, e->dev);
+		if (f) {
+			f->invalidations++;
+			f->invalidated_bytes += e->size;
+			f->invalidated_whole += !e->size;
+		}
+		break;
 	case PS_GMEM_FAULT:
 		count_op(g, &e->h, GOP_GUEST_FAULT, e->err);
 		f = htab_find(&g->files, e->ino, e->dev);

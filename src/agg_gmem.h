@@ -70,6 +70,9 @@ struct gmem_file {
 	bool seeded, fd_closed, released;
 	uint64_t allocs, alloc_bytes, punches, punched_bytes, mmaps;
 	uint64_t guest_faults, guest_fault_errors; /* function tier only (faults_counted) */
+	/* function tier only (inval_counted): ranges unmapped from the guests, their bytes, and
+	 * those to the end of the file (a release) */
+	uint64_t invalidations, invalidated_bytes, invalidated_whole;
 	uint64_t orphaned_pages; /* pages that became orphans here, summed over the run */
 };
 
@@ -116,6 +119,7 @@ struct agg_gmem {
 	struct htab procs, vms, files, slots, maps, orphans;
 	uint64_t unplaced_pins; /* gmem pins whose file offset is not known (no mapping seen) */
 	bool faults_counted;	/* gmem.fault is attached (the READY mark says so) */
+	bool inval_counted;	/* gmem.invalidate is attached (the same) */
 };
 
 struct gmem_limits {

@@ -322,5 +322,7 @@ unsigned int hooks_mark_flags(const struct ps_choice *c, int n)
 	for (int i = 0; i < n; i++)
 		if (c[i].chosen >= 0 && !strcmp(c[i].hook->name, "gmem.fault"))
 			f |= PS_MARK_F_GMEM_FAULTS;
+		else if (c[i].chosen >= 0 && !strcmp(c[i].hook->name, "gmem.invalidate"))
+			f |= PS_MARK_F_GMEM_INVAL;
 	return f;
 }

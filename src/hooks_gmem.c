@@ -3,8 +3,8 @@
  * Hooks of the guest_memfd and conversion concerns. The function tier names the kvm_gmem_*
  * functions KERNELS.md found on 6.18 (no Debian kernel of the three has guest_memfd code before
  * that; the software-protected 6.12 guest kernel does); of its lifecycle programs only
- * gmem.fault is written (bpf/gmem_fn.bpf.c, the guest's faults, which no system call shows),
- * so where fentry works `pinscope probes` says so for the others. The
+ * gmem.fault (the guest's faults, which no system call shows) and gmem.invalidate are written
+ * (bpf/gmem_fn.bpf.c), so where fentry works `pinscope probes` says so for the others. The
  * syscall tier is bpf/gmem_sys.bpf.c. Conversion requests on the VM have a function tier,
  * bpf/gmem_fn.bpf.c (fentry/fexit on kvm_vm_ioctl), measured in the 6.12 guest.
  */
@@ -96,11 +96,15 @@ const struct ps_hook ps_hooks_gmem[] = {
 	{
 		.name = "gmem.invalidate",
 		.concern = "gmem",
-		.what = "guest mappings of a guest_memfd range invalidated",
+		.what = "guest mappings of a guest_memfd range invalidated (a punched hole, the "
+			"file released): ranges and bytes per file",
 		.impls =
 			{
 				{PS_TIER_FENTRY, "__kvm_gmem_invalidate_begin", "gmem_inval_fentry",
 				 NULL},
+				/* 6.12's name; the first three arguments are the same */
+				{PS_TIER_FENTRY, "kvm_gmem_invalidate_begin",
+				 "gmem_inval_old_fentry", NULL},
 			},
 		.blind = "only the punch-hole that causes it is seen (gmem.fallocate)",
 	},

@@ -127,6 +127,12 @@ static void files_text(FILE *out, struct agg *a, uint64_t vm, const char *indent
 				"%s  guest faults on private memory: %" PRIu64 " (%" PRIu64
 				" failed)\n",
 				indent, f->guest_faults, f->guest_fault_errors);
+		if (a->gmem.inval_counted)
+			fprintf(out,
+				"%s  guest mappings invalidated: %" PRIu64 " range(s), %" PRIu64
+				" page(s) + %" PRIu64 " to the end of the file\n",
+				indent, f->invalidations, f->invalidated_bytes / 4096,
+				f->invalidated_whole);
 	}
 	free(v);
 	v = sorted(&a->gmem.slots, &n);
@@ -358,6 +364,16 @@ static void vms_files_json(struct json *j, struct agg *a, uint64_t now)
 		} else {
 			json_null(j, "guest_faults");
 			json_null(j, "guest_faults_failed");
+		}
+		/* the same for gmem.invalidate */
+		if (a->gmem.inval_counted) {
+			json_u64(j, "invalidations", f->invalidations);
+			json_u64(j, "invalidated_bytes", f->invalidated_bytes);
+			json_u64(j, "invalidated_to_end", f->invalidated_whole);
+		} else {
+			json_null(j, "invalidations");
+			json_null(j, "invalidated_bytes");
+			json_null(j, "invalidated_to_end");
 		}
 		json_obj_end(j);
 	}

@@ -118,7 +118,7 @@ fault_cmds() {
 
 healthy_cmds >"$WORK/healthy.cmd"
 fault_cmds >"$WORK/fault.cmd"
-echo "PSTEST 1..13"
+echo "PSTEST 1..15"
 
 # 1-2. report on a healthy run
 ok=1
@@ -231,7 +231,20 @@ tap $? "tier fentry: $((N * 4)) guest faults on private memory (kvm_gmem_get_pfn
 	! grep -q 'guest faults\|guest_fault' "$WORK/report-syscall.out"
 tap $? "tier syscall: guest faults not counted, and not shown as none"
 
-# 11-13. pinned, then converted: held twice
+# 11-12. guest mappings invalidated (gmem.invalidate, kvm_gmem_invalidate_begin: fentry only):
+# swvm's punched holes, and its guest_memfd released at its exit (to the end of the file).
+d=$(grep '^done ' "$WORK/healthy-fentry.out")
+want="guest mappings invalidated: $(($(kv "$d" punches) + 1)) range(s), $(kv "$d" pages_punched) page(s) + 1 to the end of the file"
+gi=$(grep -o 'guest mappings invalidated: .*' "$WORK/report-fentry.out")
+rgi=$(grep -o 'guest mappings invalidated: .*' "$WORK/replay-fentry.out")
+echo "PSTEST # fentry: $gi; replayed: $rgi; want: $want"
+[ "$ok_fentry" = 0 ] && [ "$gi" = "$want" ] && [ "$rgi" = "$gi" ]
+tap $? "tier fentry: swvm's $(kv "$d" punches) punched hole(s) and its release invalidated the guests' mappings; the same replayed"
+[ "$ok_syscall" = 0 ] && grep -q 'guest_memfd ino [0-9]*: ' "$WORK/report-syscall.out" &&
+	! grep -q 'guest mappings invalidated' "$WORK/report-syscall.out"
+tap $? "tier syscall: invalidations not counted, and not shown as none"
+
+# 13-15. pinned, then converted: held twice
 held_cmds() {
 	echo "gup-pin 0x40000 4"
 	echo "convert private 0x40000 4"
