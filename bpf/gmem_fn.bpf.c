@@ -9,7 +9,7 @@
  * The set_mem_attributes helpers are static and inlined (KERNELS.md, appendix), so the ioctl
  * is the narrowest function that sees both the request and its errno.
  */
-#include "common.bpf.h"
+#include "gmem.bpf.h"
 
 #define KVM_SET_MEMORY_ATTRIBUTES 0x4020aed2
 
@@ -162,24 +162,15 @@ int gmem_fault_fexit(__u64 *ctx)
 	base = BPF_CORE_READ(slot, base_gfn);
 	pgoff = BPF_CORE_READ(slot, gmem.pgoff);
 	inode = BPF_CORE_READ(file, f_inode);
-	e = ps_reserve(PS_EV_GMEM, struct ps_ev_gmem, PS_TIER_FENTRY);
+	e = gmem_reserve_at(PS_GMEM_FAULT, kvm, -1, (int)ret, PS_TIER_FENTRY);
 	if (!e)
 		return 0;
-	e->vm = kvm;
 	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
 	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
-	e->fd = -1;
-	e->kind = PS_GMEM_FAULT;
-	e->gflags = 0;
-	e->pad0 = 0;
-	e->err = (int)ret < 0 ? -(int)ret : 0;
 	e->gpa = gfn << 12;
-	e->uaddr = 0;
 	e->offset = (gfn - base + pgoff) << 12;
 	e->size = 4096;
 	e->flags = PS_GMEM_FAULT_GUEST;
-	e->slot = 0;
-	e->pad1 = 0;
 	ps_submit(e);
 	return 0;
 }
@@ -226,25 +217,15 @@ static __always_inline int gmem_inval(__u64 *ctx)
 		return 0;
 	gmem = (struct kvm_gmem *)g;
 	inode = gmem_inode(gmem);
-	e = ps_reserve(PS_EV_GMEM, struct ps_ev_gmem, PS_TIER_FENTRY);
+	e = gmem_reserve_at(PS_GMEM_INVALIDATE, (__u64)BPF_CORE_READ(gmem, kvm), -1, 0,
+			    PS_TIER_FENTRY);
 	if (!e)
 		return 0;
-	e->vm = (__u64)BPF_CORE_READ(gmem, kvm);
 	e->ino = inode ? BPF_CORE_READ(inode, i_ino) : 0;
 	e->dev = inode ? BPF_CORE_READ(inode, i_sb, s_dev) : 0;
-	e->fd = -1;
-	e->kind = PS_GMEM_INVALIDATE;
-	e->gflags = 0;
-	e->pad0 = 0;
-	e->err = 0;
-	e->gpa = 0;
-	e->uaddr = 0;
 	e->offset = start << 12;
 	/* 0: to the end of the file (a release) */
 	e->size = end == ~0ULL || end <= start ? 0 : (end - start) << 12;
-	e->flags = 0;
-	e->slot = 0;
-	e->pad1 = 0;
 	ps_submit(e);
 	return 0;
 }

@@ -11,7 +11,7 @@
  * at only when it failed with EFAULT or EHWPOISON, which is how a memory-fault exit returns;
  * then the exit is read from the vCPU's kvm_run.
  */
-#include "common.bpf.h"
+#include "gmem.bpf.h"
 
 #define KVM_CREATE_VM		    0xae01
 #define KVM_RUN			    0xae80
@@ -204,16 +204,7 @@ static __always_inline void mark_proc(void)
 
 static __always_inline struct ps_ev_gmem *gmem_reserve(__u8 kind, __u64 vm, int fd, long ret)
 {
-	struct ps_ev_gmem *e = ps_reserve(PS_EV_GMEM, struct ps_ev_gmem, PS_TIER_SYSCALL);
-
-	if (!e)
-		return NULL;
-	__builtin_memset((char *)e + sizeof(e->h), 0, sizeof(*e) - sizeof(e->h));
-	e->kind = kind;
-	e->vm = vm;
-	e->fd = fd;
-	e->err = ret < 0 ? -ret : 0;
-	return e;
+	return gmem_reserve_at(kind, vm, fd, ret, PS_TIER_SYSCALL);
 }
 
 /* Saved user registers of the current syscall: its arguments, also at exit. */
