@@ -176,7 +176,7 @@ def unsettled_note($e; $m; $what):
 		 lossless_to: $lossless_to,
 		 runs_lossless: ($p | map(select(.lost == 0 and .rate >= 1e6)) | length),
 		 lost_above: ($p | map(select(.rate > 1e6) | .lost) | add // 0),
-		 runs_lost: ($p | map(select(.lost > 0)) | length),
+		 runs_lost: ($p | map(select(.rate > 1e6 and .lost > 0)) | length),
 		 runs_above: ($p | map(select(.rate > 1e6)) | length),
 		 met: (if ($first_lossy != null and $first_lossy <= 1e6) then false
 			elif ($lossless_to // 0) >= 1e6 then true else null end)} |
