@@ -42,9 +42,13 @@ def summarise($w):
 			as $bpf |
 		(if $ps then ($ps.programs | map(.run_cnt) | add // 0) / $ps.ops else null end)
 			as $bpf_runs |
-		# the same without bpf_stats' own cost: what the programs themselves take
+		# the same without bpf_stats' own cost: what the programs themselves take. Below 0, the
+		# floor's runs measured more each than this mode's (a machine in another state between
+		# the two bpf_stats runs): no net figure then, the raw one is judged (the floor's own
+		# is 0 by definition)
 		(if $bpf == null or $stats_ns == null then null
-		 else [$bpf - $bpf_runs * $stats_ns, 0] | max end) as $net |
+		 else ($bpf - $bpf_runs * $stats_ns) as $n |
+			if $n >= 0 then $n elif $m == "floor" then 0 else null end end) as $net |
 		{mode: $m, runs: ($mr | length), pairs: ($pairs | length),
 		 ops_per_s: ($mr | map(.ops_per_s) | median),
 		 ipis_per_op: ($mr | map(select(.ipis != null and .ops > 0) | .ipis / .ops) | median),
