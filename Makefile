@@ -74,8 +74,9 @@ all: $(OUTPUT)/pinscope $(TOOLS)
 $(OUTPUT) $(OUTPUT)/src $(OUTPUT)/tools $(OUTPUT)/tests $(BPF_OUT):
 	$(Q)mkdir -p $@
 
-# pins_sys claims churn slots with cmpxchg: BPF atomics of ISA v3 (kernel 5.12+; pinscope needs 6.1)
-$(BPF_OUT)/pins_sys.bpf.o: BPF_CFLAGS += -mcpu=v3
+# pins_sys claims churn slots and tlb its latency stamps with cmpxchg: BPF atomics of ISA v3
+# (kernel 5.12+; pinscope needs 6.1)
+$(BPF_OUT)/pins_sys.bpf.o $(BPF_OUT)/tlb.bpf.o: BPF_CFLAGS += -mcpu=v3
 
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX_DIR)/vmlinux.h | $(BPF_OUT)
 	$(call msg,BPF,$@)

@@ -16,13 +16,17 @@
  * sender's per-CPU flush_tlb_info, so a flush made by khugepaged is charged to the process whose
  * mm it was.
  *
- * Latency is sampled on the target: 1 in cfg.tlb_sample_mask + 1 of the shootdown handlers a
- * CPU enters (its own count, hashed) is timed from when the sender asked (delivery) and until it
- * is done (handling). The sender stamps every flush it sends (one clock read) with its time and
- * generation (flush_tlb_info.new_tlb_gen); only a timed handler reads its csd, the sender's
- * flush_tlb_info and the sender's per-CPU state. Reading the csd or the flush_tlb_info in every
- * handler cost the target 150-300 ns per shootdown on the 6.18 development host (bpf_stats),
- * where the clock read costs the sender 10-50.
+ * Latency is sampled by the sender: 1 in cfg.tlb_sample_mask + 1 of the shootdowns a CPU queues
+ * (its own count, hashed) is timed from when the sender asked (delivery) and until the target is
+ * done (handling). For a timed one the sender reads the clock (once per flush) and leaves a
+ * stamp on the target, in the target's per-CPU state: the csd it queued, the time, its key. The
+ * target's handler compares its csd argument with its stamps (no read of the sender's memory)
+ * and takes a matching one. On the 6.18 development host (bpf_stats) the clock read cost the
+ * sender 50-60 ns per flush, and reading the csd, the flush_tlb_info and the sender's state
+ * cost a timed handler 150-300 ns: neither is paid for the shootdowns that are not timed.
+ * A stamp the target never takes (its handler run unseen: about 1 in 100,000 here) stays until
+ * the sender's next timed shootdown to it replaces it; a shootdown the same sender queues to it
+ * before that carries the same csd and is timed from the stale stamp.
  *
  * tlb_flush fires on every switch of mm (reason 0), where any program costs the switch ~30 ns,
  * so where the csd tracepoints exist it is attached only for --tlb-local (local flushes, task
@@ -38,12 +42,14 @@
 #include "common.bpf.h"
 #include "tlb.h"
 
-#define PF_KTHREAD    0x00200000
-#define TLB_FLUSH_ALL (~0UL)
-#define ENOSYS	      38
-#define MAX_SYSCALL   1024
-#define TLB_STATS_MAX 4096
-#define PAGE_SHIFT    12
+#define PF_KTHREAD     0x00200000
+#define TLB_FLUSH_ALL  (~0UL)
+#define ENOSYS	       38
+#define MAX_SYSCALL    1024
+#define TLB_STATS_MAX  4096
+#define PAGE_SHIFT     12
+#define TLB_STAMPS     4
+#define TLB_STAMP_BUSY 1ULL
 
 enum {
 	R_TASK_SWITCH = 0,
@@ -102,21 +108,30 @@ struct cpu_state {
 	 * bpf_map_lookup_percpu_elem) while the sender waits for it, so it is stable then. */
 	struct tlb_key send_key;
 	__u64 send_gen;	     /* its flush_tlb_info.new_tlb_gen */
-	__u64 send_ts;	     /* when it was asked for (not for filtered flushes) */
+	__u64 send_ts;	     /* when it was asked for: read at its first timed shootdown, or 0 */
 	__u64 send_callsite; /* csd_queue_cpu callsite, matched by the IPI send */
 	__u64 send_mm;	     /* cfg.tlb_by_csd: the flushed mm, with send_gen names the send */
 	__u32 send_cpu;	     /* cfg.tlb_by_csd: the last CPU it queued a shootdown to */
 	__u8 send_valid;
 	__u8 send_skip;	    /* filtered out */
 	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
-	__u8 send_stamped;  /* send_ts is set */
 	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
 	__u8 send_done;	    /* cfg.tlb_by_csd: its own part ran, the next queue is a new send */
-	/* Target side: shootdowns entered (chooses the timed ones); inside a timed handler. */
-	__u32 recv_seq;
+	__u32 queue_seq;    /* shootdowns queued (chooses the timed ones) */
+	/* Target side: inside a timed handler. */
 	__u8 handling;
 	struct tlb_key handle_key;
 	__u64 handle_ts;
+	/*
+	 * Target side, written by the senders: the timed shootdowns queued to this CPU, one slot
+	 * per sender CPU modulo TLB_STAMPS (csd 0: empty; TLB_STAMP_BUSY: being written). Cache
+	 * lines of their own, as other CPUs write them.
+	 */
+	__u8 pad_before[64];
+	__u64 stamp_csd[TLB_STAMPS];
+	__u64 stamp_ts[TLB_STAMPS];
+	struct tlb_key stamp_key[TLB_STAMPS];
+	__u8 pad_after[64];
 };
 
 struct {
@@ -370,11 +385,11 @@ struct flush_req {
 	struct tlb_key key;
 	const char *comm;
 	__u64 start, end, gen;
-	bool has_range, has_gen;
+	bool has_range;
 };
 
-/* Is the n-th shootdown handler a CPU enters timed? Hashed, so that shootdowns arriving in a
- * fixed pattern (two senders taking turns, say) are sampled all the same. */
+/* Is the n-th shootdown a CPU queues timed? Hashed, so that shootdowns sent in a fixed pattern
+ * (to two targets taking turns, say) are sampled all the same. */
 static __always_inline bool handler_timed(__u64 n)
 {
 	return !(((n * 0x9e3779b97f4a7c15ULL) >> 40) & cfg.tlb_sample_mask);
@@ -395,7 +410,6 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 	r->key.pad = 0;
 	r->comm = t->comm;
 	r->has_range = false;
-	r->has_gen = false;
 	r->gen = 0;
 	if (cast && cs && cs->fti) {
 		struct flush_tlb_info *fi = bpf_rdonly_cast(
@@ -407,21 +421,20 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 		r->end = fi->end;
 		r->has_range = mm != NULL;
 		r->gen = fi->new_tlb_gen;
-		r->has_gen = true;
 	} else if (cs && cs->fti) {
 		struct flush_tlb_info *fi = (struct flush_tlb_info *)cs->fti;
 		struct fti_head h;
 
 		/* mm, start, end, new_tlb_gen are adjacent on every kernel pinscope knows: one
-		 * read (the generation is used only where CO-RE says it is where it is read) */
+		 * read (the generation is taken only where CO-RE says it is where it is read) */
 		if (!bpf_core_read(&h, sizeof(h), &fi->mm)) {
 			mm = h.mm;
 			r->start = h.start;
 			r->end = h.end;
 			r->has_range = mm != NULL;
-			r->gen = h.new_tlb_gen;
-			r->has_gen = bpf_core_field_offset(struct flush_tlb_info, new_tlb_gen) ==
-				     bpf_core_field_offset(struct flush_tlb_info, mm) + 24;
+			if (bpf_core_field_offset(struct flush_tlb_info, new_tlb_gen) ==
+			    bpf_core_field_offset(struct flush_tlb_info, mm) + 24)
+				r->gen = h.new_tlb_gen;
 		}
 	} else if (t->mm) {
 		r->start = 0;
@@ -504,9 +517,7 @@ static __always_inline bool send_begins(struct cpu_state *cs, const struct flush
 	cs->local_of_send = 0;
 	cs->send_done = 0;
 	cs->send_skip = !sender_wanted(&r->key);
-	cs->send_stamped = !cs->send_skip && r->has_gen;
-	if (cs->send_stamped)
-		cs->send_ts = bpf_ktime_get_ns();
+	cs->send_ts = 0;
 	return !cs->send_skip;
 }
 
@@ -688,6 +699,34 @@ static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts 
 	check_pinned(v, &r);
 }
 
+/*
+ * A shootdown of the flush this CPU sends, queued to cpu: if it is to be timed, leave its stamp
+ * on the target. The slot is claimed with cmpxchg and its csd written last, so the target takes
+ * a whole stamp or none; a stamp still waiting there from another sender of the same slot is
+ * replaced (that sample is lost, not misattributed).
+ */
+static __always_inline void stamp_target(struct cpu_state *cs, __u32 cpu, void *csd)
+{
+	__u32 zero = 0, i = bpf_get_smp_processor_id() & (TLB_STAMPS - 1);
+	struct cpu_state *t;
+	__u64 old;
+
+	if (!cs->send_valid || cs->send_skip || !handler_timed(++cs->queue_seq))
+		return;
+	t = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
+	if (!t)
+		return;
+	if (!cs->send_ts)
+		cs->send_ts = bpf_ktime_get_ns();
+	old = t->stamp_csd[i];
+	if (old == TLB_STAMP_BUSY ||
+	    __sync_val_compare_and_swap(&t->stamp_csd[i], old, TLB_STAMP_BUSY) != old)
+		return;
+	t->stamp_ts[i] = cs->send_ts;
+	t->stamp_key[i] = cs->send_key;
+	__sync_val_compare_and_swap(&t->stamp_csd[i], TLB_STAMP_BUSY, (__u64)csd);
+}
+
 SEC("raw_tp/csd_queue_cpu")
 int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *func, void *csd)
 {
@@ -732,15 +771,13 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 		struct flush_tlb_info *fi;
 
 		cs->fti = (__u64)c->info;
-		/* the flush being sent had no generation to be stamped with: stamp it from here */
+		/* the flush being sent began before its generation could be read: read it here */
 		fi = bpf_rdonly_cast(c->info, bpf_core_type_id_kernel(struct flush_tlb_info));
-		if (cs->fti && cs->send_valid && !cs->send_skip) {
+		if (cs->fti && cs->send_valid)
 			cs->send_gen = fi->new_tlb_gen;
-			cs->send_stamped = 1;
-			cs->send_ts = bpf_ktime_get_ns();
-		}
 	}
 	count_shootdown(cs, NULL);
+	stamp_target(cs, cpu, csd);
 	cs->send_armed = 1;
 	cs->send_callsite = callsite;
 	return 0;
@@ -785,40 +822,31 @@ int BPF_PROG(tlb_ipi_mask_rtp, const struct cpumask *mask, unsigned long callsit
 }
 
 /*
- * A shootdown starting on this CPU, timed if its number says so: the sender
- * (flush_tlb_info.initiating_cpu) stamped the same generation and says who asked. Its delivery
- * latency is counted now, its handling when the handler ends (csd_function_exit, or tlb_flush
- * with --tlb-local).
+ * A shootdown starting on this CPU, timed if its sender left a stamp with its csd: the stamp
+ * says when it was asked for and who asked. Its delivery latency is counted now, its handling
+ * when the handler ends (csd_function_exit, or tlb_flush with --tlb-local). The stamp is taken
+ * with cmpxchg: a sender that claimed the slot meanwhile may have changed it.
  */
 static __always_inline void shootdown_start(void *csd, struct cpu_state *cs)
 {
-	struct __call_single_data *c;
-	struct flush_tlb_info *fi;
-	struct cpu_state *s;
 	struct tlb_val *v;
-	__u32 zero = 0, cpu;
-	void *info;
-	__u64 gen, now;
+	__u64 ts, now;
 
-	if (!handler_timed(++cs->recv_seq))
+	for (int i = 0; i < TLB_STAMPS; i++) {
+		if (cs->stamp_csd[i] != (__u64)csd)
+			continue;
+		ts = cs->stamp_ts[i];
+		cs->handle_key = cs->stamp_key[i];
+		if (__sync_val_compare_and_swap(&cs->stamp_csd[i], (__u64)csd, 0) != (__u64)csd)
+			return;
+		now = bpf_ktime_get_ns();
+		cs->handle_ts = now;
+		cs->handling = 1;
+		v = acc_of(&cs->handle_key, NULL);
+		if (v && now > ts)
+			v->hist[PS_TLB_H_DELIVERY][log2_slot(now - ts)]++;
 		return;
-	c = bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
-	info = c->info;
-	if (!info)
-		return;
-	fi = bpf_rdonly_cast(info, bpf_core_type_id_kernel(struct flush_tlb_info));
-	gen = fi->new_tlb_gen;
-	cpu = fi->initiating_cpu;
-	s = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
-	if (!s || !s->send_valid || !s->send_stamped || s->fti != (__u64)info || s->send_gen != gen)
-		return;
-	now = bpf_ktime_get_ns();
-	cs->handle_key = s->send_key;
-	cs->handle_ts = now;
-	cs->handling = 1;
-	v = acc_of(&cs->handle_key, NULL);
-	if (v && now > s->send_ts)
-		v->hist[PS_TLB_H_DELIVERY][log2_slot(now - s->send_ts)]++;
+	}
 }
 
 SEC("raw_tp/csd_function_entry")
