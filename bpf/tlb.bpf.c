@@ -390,7 +390,7 @@ struct flush_req {
 
 /* Is the n-th shootdown a CPU queues timed? Hashed, so that shootdowns sent in a fixed pattern
  * (to two targets taking turns, say) are sampled all the same. */
-static __always_inline bool handler_timed(__u64 n)
+static __always_inline bool shootdown_timed(__u64 n)
 {
 	return !(((n * 0x9e3779b97f4a7c15ULL) >> 40) & cfg.tlb_sample_mask);
 }
@@ -711,7 +711,7 @@ static __always_inline void stamp_target(struct cpu_state *cs, __u32 cpu, void *
 	struct cpu_state *t;
 	__u64 old;
 
-	if (!cs->send_valid || cs->send_skip || !handler_timed(++cs->queue_seq))
+	if (!cs->send_valid || cs->send_skip || !shootdown_timed(++cs->queue_seq))
 		return;
 	t = bpf_map_lookup_percpu_elem(&tlb_cpu, &zero, cpu);
 	if (!t)
