@@ -446,13 +446,17 @@ tlb_targets_check() { # tlb_targets_check READERS
 		fail "$mine shootdowns; the readers' CPUs took $_sum over the loop"
 	[ "$mine" -gt "$req" ] || fail "$mine shootdowns for $req requests: none sent to two CPUs"
 	[ "$mine" -le $((req * $1)) ] || fail "$mine shootdowns for $req requests to $1 CPUs"
+	# --tlb-sample 1: the sender leaves a stamp on each target of each send; every one is taken
+	dlv=$(json_val "$ROW" delivery_samples)
+	echo "# $PSTEST_NAME: $dlv delivery, $(json_val "$ROW" handling_samples) handling samples; handler runs unseen $(json_val "$G" handler_runs_unseen)"
+	assert_eq "delivery samples (--tlb-sample 1)" "$dlv" "$mine"
 }
 
 t_tlb_two_targets() {
 	need_cmd pinscope
 	need_cmd tlbload
 	[ "$(nproc)" -ge 3 ] || skip "$(nproc) CPUs: 3 needed"
-	TLB_ITERS=2000 tlb_capture "" --readers 2
+	TLB_ITERS=2000 tlb_capture "--tlb-sample 1" --readers 2
 	tlb_targets_check 2
 }
 
@@ -471,7 +475,7 @@ t_tlb_batch_migrate() {
 	if [ -w /proc/sys/kernel/numa_balancing ]; then
 		echo 0 >/proc/sys/kernel/numa_balancing || fail "cannot turn NUMA balancing off"
 	fi
-	TLB_ITERS=500 tlb_capture "" --readers 2 --op migrate
+	TLB_ITERS=500 tlb_capture "--tlb-sample 1" --readers 2 --op migrate
 	tlb_targets_check 2
 }
 
