@@ -7,7 +7,9 @@
  * /proc/interrupts, read just before and just after, is printed beside the number of syscalls.
  * --pin registers the changed memory as an io_uring fixed buffer first (a FOLL_LONGTERM pin), so
  * that every flush is one over a pinned range. --readers N runs N threads B, on CPUs 1..N: every
- * flush then interrupts N CPUs at once.
+ * flush then interrupts N CPUs at once. --senders 2 runs a second thread A on CPU 1 (the readers
+ * then start at CPU 2), changing a region of its own: two CPUs send shootdowns to the same
+ * targets at once, and to each other.
  *
  * --op migrate moves the pages between NUMA nodes 0 and 1 with move_pages(2), from a child
  * process (the migrator) on CPU N+1, which never runs this mm: migration unmaps with a batched
@@ -54,13 +56,17 @@ struct tlbload {
 	bool pin;
 	int ring_fd; /* --pin: the ring holding mem as its fixed buffer */
 	unsigned long readers;
+	unsigned long senders;
+	int first_reader; /* CPU of the first thread B */
 
 	size_t len;
-	char *mem; /* what thread A changes */
-	char *own; /* what threads B write when reading mem could fault (a page each) */
+	char *mem;  /* what thread A changes */
+	char *mem2; /* --senders 2: what the second thread A changes */
+	char *own;  /* what threads B write when reading mem could fault (a page each) */
 	pid_t tid_a;
 	pid_t tid_b;
 	pthread_t thread_b[MAX_READERS];
+	pthread_t thread_a2;
 	pthread_barrier_t setup_done;
 	/* --op migrate: the migrator process and the pipes to it (go, done) */
 	pid_t migrator;
@@ -80,22 +86,27 @@ static unsigned long run_gen;
 static bool quit;
 static atomic_bool stop;
 static atomic_int spinning;
+/* thread A <-> the second thread A: the run it may start, the run it has done, its calls */
+static atomic_ulong a2_go, a2_done, a2_ops;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " NAME " [options]\n"
-		   "  --iters N                     iterations of thread A (default 10000)\n"
-		   "  --op mprotect|munmap|madvise|migrate\n"
-		   "                                what each iteration does (default mprotect);\n"
-		   "                                migrate: move_pages to node 1 and back, from\n"
-		   "                                a child process on the CPU after the readers'\n"
-		   "  --pages P                     pages per operation (default 1)\n"
-		   "  --readers N                   threads B, on CPUs 1..N (default 1)\n"
-		   "  --loop                        benchmark: run at once, no stdin, exit\n"
-		   "  --pin                         pin the memory first (io_uring fixed buffer;\n"
-		   "                                mprotect only)\n"
-		   "  --help                        this text\n"
-		   "commands on stdin: go exit\n");
+	fprintf(f,
+		"usage: " NAME " [options]\n"
+		"  --iters N                     iterations of thread A (default 10000)\n"
+		"  --op mprotect|munmap|madvise|migrate\n"
+		"                                what each iteration does (default mprotect);\n"
+		"                                migrate: move_pages to node 1 and back, from\n"
+		"                                a child process on the CPU after the readers'\n"
+		"  --pages P                     pages per operation (default 1)\n"
+		"  --readers N                   threads B, on CPUs 1..N (default 1)\n"
+		"  --senders 1|2                 threads A (default 1); 2: the second on CPU 1,\n"
+		"                                the readers from CPU 2 (mprotect only)\n"
+		"  --loop                        benchmark: run at once, no stdin, exit\n"
+		"  --pin                         pin the memory first (io_uring fixed buffer;\n"
+		"                                mprotect only)\n"
+		"  --help                        this text\n"
+		"commands on stdin: go exit\n");
 }
 
 static void pin_to_cpu(int cpu, const char *who)
@@ -165,13 +176,13 @@ static void *thread_b(void *arg)
 	struct reader *r = arg;
 	struct tlbload *t = r->t;
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
-	volatile char *own = t->own + (size_t)(r->cpu - CPU_B) * page_size;
+	volatile char *own = t->own + (size_t)(r->cpu - t->first_reader) * page_size;
 	unsigned long seen = 0;
 	bool done;
 	size_t i;
 
 	pin_to_cpu(r->cpu, "thread B");
-	if (r->cpu == CPU_B)
+	if (r->cpu == t->first_reader)
 		t->tid_b = gettid();
 	pthread_barrier_wait(&t->setup_done);
 	for (;;) {
@@ -246,7 +257,7 @@ static void migrator(struct tlbload *t, pid_t target, int cpu, int in, int out)
 
 static void start_migrator(struct tlbload *t)
 {
-	int cpu = CPU_B + (int)t->readers;
+	int cpu = t->first_reader + (int)t->readers;
 	int go[2], done[2];
 	pid_t parent = getpid();
 
@@ -269,31 +280,48 @@ static void start_migrator(struct tlbload *t)
 	t->from_mig = done[0];
 }
 
+static void *thread_a2(void *arg);
+
+/* A region for a thread A, its pages present. */
+static char *map_region(size_t len, size_t page_size)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap", errno);
+	/* one flush per operation, not a huge-page split on top */
+	if (madvise(p, len, MADV_NOHUGEPAGE))
+		die("madvise MADV_NOHUGEPAGE", errno);
+	touch_pages(p, len, page_size);
+	return p;
+}
+
 static void setup(struct tlbload *t)
 {
 	static struct reader readers[MAX_READERS];
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long need = 1 + t->readers + (t->op == OP_MIGRATE);
+	unsigned long need = t->senders + t->readers + (t->op == OP_MIGRATE);
 	unsigned long r;
 	int ret;
 
 	if (cpus > 0 && (unsigned long)cpus < need) {
 		fprintf(stderr, NAME ": %lu reader(s)%s need %lu CPUs, %ld online\n", t->readers,
-			t->op == OP_MIGRATE ? " and the migrator" : "", need, cpus);
+			t->op == OP_MIGRATE ? " and the migrator"
+			: t->senders > 1    ? " and 2 senders"
+					    : "",
+			need, cpus);
 		exit(1);
 	}
 	t->len = t->pages * page_size;
-	t->mem = mmap(NULL, t->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	t->mem = map_region(t->len, page_size);
 	t->own = mmap(NULL, t->readers * page_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (t->mem == MAP_FAILED || t->own == MAP_FAILED)
+	if (t->own == MAP_FAILED)
 		die("mmap", errno);
-	/* one flush per operation, not a huge-page split on top */
-	if (madvise(t->mem, t->len, MADV_NOHUGEPAGE))
-		die("madvise MADV_NOHUGEPAGE", errno);
+	if (t->senders > 1)
+		t->mem2 = map_region(t->len, page_size);
 	pin_to_cpu(CPU_A, "thread A");
-	touch_pages(t->mem, t->len, page_size);
 	touch_pages(t->own, t->readers * page_size, page_size);
 	if (t->pin) {
 		struct io_uring_params p = {0};
@@ -314,9 +342,14 @@ static void setup(struct tlbload *t)
 	}
 
 	t->tid_a = gettid();
-	pthread_barrier_init(&t->setup_done, NULL, (unsigned int)t->readers + 1);
+	pthread_barrier_init(&t->setup_done, NULL, (unsigned int)(t->readers + t->senders));
+	if (t->senders > 1) {
+		ret = pthread_create(&t->thread_a2, NULL, thread_a2, t);
+		if (ret)
+			die("create the second thread A", ret);
+	}
 	for (r = 0; r < t->readers; r++) {
-		readers[r] = (struct reader){.t = t, .cpu = CPU_B + (int)r};
+		readers[r] = (struct reader){.t = t, .cpu = t->first_reader + (int)r};
 		ret = pthread_create(&t->thread_b[r], NULL, thread_b, &readers[r]);
 		if (ret)
 			die("create thread B", ret);
@@ -324,37 +357,69 @@ static void setup(struct tlbload *t)
 	pthread_barrier_wait(&t->setup_done);
 }
 
-/* One iteration of thread A; returns the number of syscalls made. */
-static unsigned long one_op(struct tlbload *t, size_t page_size)
+/* One iteration of a thread A on mem; returns the number of syscalls made. */
+static unsigned long one_op(struct tlbload *t, char *mem, size_t page_size)
 {
 	void *p;
 
 	switch (t->op) {
 	case OP_MPROTECT:
-		if (mprotect(t->mem, t->len, PROT_READ))
+		if (mprotect(mem, t->len, PROT_READ))
 			die("mprotect PROT_READ", errno);
-		if (mprotect(t->mem, t->len, PROT_READ | PROT_WRITE))
+		if (mprotect(mem, t->len, PROT_READ | PROT_WRITE))
 			die("mprotect PROT_READ|PROT_WRITE", errno);
-		touch_pages(t->mem, t->len, page_size);
+		touch_pages(mem, t->len, page_size);
 		return 2;
 	case OP_MUNMAP:
-		if (munmap(t->mem, t->len))
+		if (munmap(mem, t->len))
 			die("munmap", errno);
-		p = mmap(t->mem, t->len, PROT_READ | PROT_WRITE,
+		p = mmap(mem, t->len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		if (p == MAP_FAILED)
 			die("mmap MAP_FIXED", errno);
-		touch_pages(t->mem, t->len, page_size);
+		touch_pages(mem, t->len, page_size);
 		return 2;
 	case OP_MADVISE:
-		if (madvise(t->mem, t->len, MADV_DONTNEED))
+		if (madvise(mem, t->len, MADV_DONTNEED))
 			die("madvise MADV_DONTNEED", errno);
-		touch_pages(t->mem, t->len, page_size);
+		touch_pages(mem, t->len, page_size);
 		return 1;
 	case OP_MIGRATE:
 		break;
 	}
 	return 0;
+}
+
+/*
+ * --senders 2: the second thread A. Each run it waits until thread A has read /proc/interrupts,
+ * makes as many iterations on its own region, and says so.
+ */
+static void *thread_a2(void *arg)
+{
+	struct tlbload *t = arg;
+	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long seen = 0, ops, i;
+	bool done;
+
+	pin_to_cpu(CPU_B, "second thread A");
+	pthread_barrier_wait(&t->setup_done);
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (run_gen == seen && !quit)
+			pthread_cond_wait(&wake, &lock);
+		seen = run_gen;
+		done = quit;
+		pthread_mutex_unlock(&lock);
+		if (done)
+			break;
+		while (atomic_load(&a2_go) != seen)
+			sched_yield();
+		for (ops = 0, i = 0; i < t->iters; i++)
+			ops += one_op(t, t->mem2, page_size);
+		atomic_store(&a2_ops, ops);
+		atomic_store(&a2_done, seen);
+	}
+	return NULL;
 }
 
 /* --op migrate: the migrator's whole loop; returns the number of moves it made. */
@@ -394,11 +459,17 @@ static void run(struct tlbload *t)
 	if (n < 0)
 		die("read TLB row of /proc/interrupts", -n);
 	t0 = now_ns();
+	atomic_store(&a2_go, run_gen);
 	if (t->op == OP_MIGRATE)
 		ops = migrate_all(t);
 	else
 		for (i = 0; i < t->iters; i++)
-			ops += one_op(t, page_size);
+			ops += one_op(t, t->mem, page_size);
+	if (t->senders > 1) {
+		while (atomic_load(&a2_done) != run_gen)
+			sched_yield();
+		ops += atomic_load(&a2_ops);
+	}
 	t1 = now_ns();
 	m = read_tlb_row(after, MAX_CPUS);
 	if (m < 0)
@@ -435,6 +506,8 @@ static void finish(struct tlbload *t)
 	pthread_mutex_unlock(&lock);
 	for (r = 0; r < t->readers; r++)
 		pthread_join(t->thread_b[r], NULL);
+	if (t->senders > 1)
+		pthread_join(t->thread_a2, NULL);
 	if (t->migrator > 0) {
 		close(t->to_mig);
 		waitpid(t->migrator, NULL, 0);
@@ -465,10 +538,15 @@ static void command_loop(struct tlbload *t)
 static void parse_args(struct tlbload *t, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"iters", required_argument, NULL, 'i'}, {"op", required_argument, NULL, 'o'},
-		{"pages", required_argument, NULL, 'p'}, {"loop", no_argument, NULL, 'l'},
-		{"pin", no_argument, NULL, 'P'},	 {"readers", required_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},	 {NULL, 0, NULL, 0},
+		{"iters", required_argument, NULL, 'i'},
+		{"op", required_argument, NULL, 'o'},
+		{"pages", required_argument, NULL, 'p'},
+		{"loop", no_argument, NULL, 'l'},
+		{"pin", no_argument, NULL, 'P'},
+		{"readers", required_argument, NULL, 'r'},
+		{"senders", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -502,6 +580,9 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 		case 'r':
 			t->readers = parse_count(optarg, "--readers", MAX_READERS);
 			break;
+		case 's':
+			t->senders = parse_count(optarg, "--senders", 2);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -514,19 +595,24 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 		usage_error("unexpected argument", argv[optind]);
 	if (t->pin && t->op != OP_MPROTECT)
 		usage_error("--pin goes with --op mprotect only", op_names[t->op]);
+	if (t->senders > 1 && (t->op != OP_MPROTECT || t->pin))
+		usage_error("--senders 2 goes with --op mprotect only, without --pin",
+			    op_names[t->op]);
+	t->first_reader = CPU_B + (int)t->senders - 1;
 }
 
 int main(int argc, char **argv)
 {
-	struct tlbload t = {.op = OP_MPROTECT, .iters = 10000, .pages = 1, .readers = 1};
+	struct tlbload t = {
+		.op = OP_MPROTECT, .iters = 10000, .pages = 1, .readers = 1, .senders = 1};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(&t, argc, argv);
 	setup(&t);
 	printf("ready pid=%d tid_a=%d tid_b=%d cpus=%d,%d op=%s iters=%lu pages=%lu addr=%p "
-	       "pinned=%d readers=%lu migrator=%d\n",
-	       (int)getpid(), (int)t.tid_a, (int)t.tid_b, CPU_A, CPU_B, op_names[t.op], t.iters,
-	       t.pages, (void *)t.mem, t.pin, t.readers, (int)t.migrator);
+	       "pinned=%d readers=%lu senders=%lu migrator=%d\n",
+	       (int)getpid(), (int)t.tid_a, (int)t.tid_b, CPU_A, t.first_reader, op_names[t.op],
+	       t.iters, t.pages, (void *)t.mem, t.pin, t.readers, t.senders, (int)t.migrator);
 	if (t.loop)
 		run(&t);
 	else

@@ -306,7 +306,7 @@ delivery_whole() {
 	[ "$agree" = exact ] || [ "$agree" = within_5pct ]
 }
 
-@test "tlbload: --readers and --op migrate say in one line what the machine lacks" {
+@test "tlbload: --readers, --senders and --op migrate say in one line what the machine lacks" {
 	run "$PINSCOPE_TOOLS/tlbload" --readers 0
 	[ "$status" -eq 2 ]
 	[ "${lines[0]}" = "tlbload: --readers: 0" ]
@@ -320,4 +320,13 @@ delivery_whole() {
 	run "$PINSCOPE_TOOLS/tlbload" --loop --iters 1 --readers "$(($(nproc) - 1))" --op migrate
 	[ "$status" -eq 1 ]
 	[ "$output" = "tlbload: $(($(nproc) - 1)) reader(s) and the migrator need $(($(nproc) + 1)) CPUs, $(nproc) online" ]
+	run "$PINSCOPE_TOOLS/tlbload" --loop --iters 1 --readers "$(($(nproc) - 1))" --senders 2
+	[ "$status" -eq 1 ]
+	[ "$output" = "tlbload: $(($(nproc) - 1)) reader(s) and 2 senders need $(($(nproc) + 1)) CPUs, $(nproc) online" ]
+	run "$PINSCOPE_TOOLS/tlbload" --senders 3
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --senders: 3" ]
+	run "$PINSCOPE_TOOLS/tlbload" --senders 2 --op munmap
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --senders 2 goes with --op mprotect only, without --pin: munmap" ]
 }

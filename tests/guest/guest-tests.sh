@@ -31,6 +31,7 @@ tlb_pinned
 # shellcheck disable=SC2034 # read by pstest_main
 TESTS_smp4="
 tlb_two_targets
+tlb_two_senders
 tlb_batch_migrate
 "
 
@@ -458,6 +459,34 @@ t_tlb_two_targets() {
 	[ "$(nproc)" -ge 3 ] || skip "$(nproc) CPUs: 3 needed"
 	TLB_ITERS=2000 tlb_capture "--tlb-sample 1" --readers 2
 	tlb_targets_check 2
+}
+
+# Two senders at once (tlbload --senders 2 --readers 2: threads A on CPUs 0 and 1, each changing a
+# region of its own, readers on CPUs 2 and 3): both queue shootdowns to CPUs 2 and 3 at the same
+# time, and to each other. Each sender leaves its stamps in a slot of its own on the target; with
+# --tlb-sample 1 every shootdown charged to tlbload's mprotect is timed from its own stamp. CPUs 0
+# and 1 can only have been interrupted by each other: both sent.
+t_tlb_two_senders() {
+	need_cmd pinscope
+	need_cmd tlbload
+	[ "$(nproc)" -ge 4 ] || skip "$(nproc) CPUs: 4 needed"
+	pinscope probes | grep -q '^tlb.shootdown .*csd/csd_queue_cpu' ||
+		skip "no csd tracepoints: shootdowns are timed on them only"
+	TLB_ITERS=300 tlb_capture "--tlb-sample 1" --senders 2 --readers 2
+	mine=$(json_val "$ROW" shootdowns)
+	dlv=$(json_val "$ROW" delivery_samples)
+	hnd=$(json_val "$ROW" handling_samples)
+	echo "# $PSTEST_NAME: tlbload mprotect ($ops calls from 2 senders): $mine shootdowns, $dlv delivery, $hnd handling samples; /proc/interrupts TLB per CPU over the loop $tl_cpus; handler runs unseen $(json_val "$G" handler_runs_unseen)"
+	for _c in 1 2; do
+		assert_gt "CPU $((_c - 1))'s TLB shootdowns (from the other sender)" \
+			"$(echo "$tl_cpus" | cut -d, -f$_c)" 0
+	done
+	# (the threads' stacks are mprotected as they are made, in pinscope's window too)
+	[ "$mine" -le $((tl + 16)) ] && [ $((mine * 10)) -ge $((tl * 9)) ] ||
+		fail "tlbload mprotect has $mine, /proc/interrupts over its loop $tl"
+	assert_eq "delivery samples (--tlb-sample 1)" "$dlv" "$mine"
+	[ "$hnd" -le "$dlv" ] && [ $((hnd * 20)) -ge $((dlv * 19)) ] ||
+		fail "$hnd handling samples, $dlv delivery"
 }
 
 # Batched flushes: move_pages from another process (the migrator, on CPU 3, which never runs
