@@ -314,6 +314,8 @@ static void setup(struct tlbload *t)
 		exit(1);
 	}
 	t->len = t->pages * page_size;
+	/* on CPU 0 before the pages are touched: --op migrate moves them from node 0 */
+	pin_to_cpu(CPU_A, "thread A");
 	t->mem = map_region(t->len, page_size);
 	t->own = mmap(NULL, t->readers * page_size, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -321,7 +323,6 @@ static void setup(struct tlbload *t)
 		die("mmap", errno);
 	if (t->senders > 1)
 		t->mem2 = map_region(t->len, page_size);
-	pin_to_cpu(CPU_A, "thread A");
 	touch_pages(t->own, t->readers * page_size, page_size);
 	if (t->pin) {
 		struct io_uring_params p = {0};
