@@ -89,6 +89,20 @@ static atomic_int spinning;
 /* thread A <-> the second thread A: the run it may start, the run it has done, its calls */
 static atomic_ulong a2_go, a2_done, a2_ops;
 
+/* A thread's wait for the next run after *seen: false once told to quit. */
+static bool next_run(unsigned long *seen)
+{
+	bool go;
+
+	pthread_mutex_lock(&lock);
+	while (run_gen == *seen && !quit)
+		pthread_cond_wait(&wake, &lock);
+	*seen = run_gen;
+	go = !quit;
+	pthread_mutex_unlock(&lock);
+	return go;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -178,22 +192,13 @@ static void *thread_b(void *arg)
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	volatile char *own = t->own + (size_t)(r->cpu - t->first_reader) * page_size;
 	unsigned long seen = 0;
-	bool done;
 	size_t i;
 
 	pin_to_cpu(r->cpu, "thread B");
 	if (r->cpu == t->first_reader)
 		t->tid_b = gettid();
 	pthread_barrier_wait(&t->setup_done);
-	for (;;) {
-		pthread_mutex_lock(&lock);
-		while (run_gen == seen && !quit)
-			pthread_cond_wait(&wake, &lock);
-		seen = run_gen;
-		done = quit;
-		pthread_mutex_unlock(&lock);
-		if (done)
-			break;
+	while (next_run(&seen)) {
 		atomic_fetch_add(&spinning, 1);
 		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 			if (t->op == OP_MPROTECT) {
@@ -400,19 +405,10 @@ static void *thread_a2(void *arg)
 	struct tlbload *t = arg;
 	size_t page_size = (size_t)sysconf(_SC_PAGESIZE);
 	unsigned long seen = 0, ops, i;
-	bool done;
 
 	pin_to_cpu(CPU_B, "second thread A");
 	pthread_barrier_wait(&t->setup_done);
-	for (;;) {
-		pthread_mutex_lock(&lock);
-		while (run_gen == seen && !quit)
-			pthread_cond_wait(&wake, &lock);
-		seen = run_gen;
-		done = quit;
-		pthread_mutex_unlock(&lock);
-		if (done)
-			break;
+	while (next_run(&seen)) {
 		while (atomic_load(&a2_go) != seen)
 			sched_yield();
 		for (ops = 0, i = 0; i < t->iters; i++)
