@@ -104,8 +104,8 @@ struct cpu_state {
 	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), learnt
 	 * from the first shootdown it queues: kallsyms has no per-CPU symbols to find it by. */
 	__u64 fti;
-	/* Sender side: the flush this CPU is sending. A target reads it (for a timed shootdown,
-	 * bpf_map_lookup_percpu_elem) while the sender waits for it, so it is stable then. */
+	/* Sender side: the flush this CPU is sending (a timed shootdown copies its key and time
+	 * into the target's stamp slot, stamp_target). */
 	struct tlb_key send_key;
 	__u64 send_gen;	     /* its flush_tlb_info.new_tlb_gen */
 	__u64 send_ts;	     /* when it was asked for: read at its first timed shootdown, or 0 */
