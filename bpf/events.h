@@ -485,11 +485,18 @@ struct ps_tlb_counts {
 	__u64 irq_tlb;	       /* PS_TLB_GLOBAL: TLB row of /proc/interrupts, summed over CPUs */
 	__u64 kernel_flushes;  /* PS_TLB_GLOBAL: remote kernel-range/whole-TLB handler runs */
 	__u64 kvm_kicks;       /* CPUs KVM kicked (ack_kick csd), its remote TLB flush path */
+	__u64 no_ipi;	       /* requests (reason 4) that queued no shootdown: every other CPU
+				* lazy, or flushed by the hypervisor (a paravirtual remote flush);
+				* seen at the sender's own part of the flush (csd tracepoints) */
 };
 
 /* tlb_flush was not attached (no --tlb-local): local flushes, task switches and the tlb_flush
  * reasons are not counted, only what the csd tracepoints see */
 #define PS_TLB_F_NO_LOCAL 1
+/* shootdowns are counted on the csd tracepoints (csd_function_entry); PS_TLB_F_NO_CSD: on
+ * tlb_flush reasons 1 and 5 (a kernel without them). A file from before has neither. */
+#define PS_TLB_F_CSD	2
+#define PS_TLB_F_NO_CSD 4
 
 struct ps_ev_tlb {
 	struct ps_ev_hdr h; /* tgid, comm: the process (0 for PS_TLB_GLOBAL) */

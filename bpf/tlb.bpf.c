@@ -117,6 +117,7 @@ struct cpu_state {
 	__u8 send_armed;    /* shootdowns queued, IPI not yet seen */
 	__u8 local_of_send; /* running this CPU's own part of the flush it sends */
 	__u8 send_done;	    /* cfg.tlb_by_csd: its own part ran, the next queue is a new send */
+	__u8 send_queued;   /* a shootdown of the send was queued (else: no_ipi) */
 	__u32 queue_seq;    /* shootdowns queued (chooses the timed ones) */
 	/* Target side: inside a timed handler. */
 	__u8 handling;
@@ -411,6 +412,8 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 	r->comm = t->comm;
 	r->has_range = false;
 	r->gen = 0;
+	r->start = 0;
+	r->end = TLB_FLUSH_ALL;
 	if (cast && cs && cs->fti) {
 		struct flush_tlb_info *fi = bpf_rdonly_cast(
 			(void *)cs->fti, bpf_core_type_id_kernel(struct flush_tlb_info));
@@ -437,8 +440,6 @@ static __always_inline void sender_key(struct flush_req *r, struct cpu_state *cs
 				r->gen = h.new_tlb_gen;
 		}
 	} else if (t->mm) {
-		r->start = 0;
-		r->end = TLB_FLUSH_ALL;
 		r->has_range = true; /* range unknown: any pinned range may be hit */
 	}
 	if (mm && mm != t->mm && bpf_core_field_exists(mm->owner)) {
@@ -516,6 +517,7 @@ static __always_inline bool send_begins(struct cpu_state *cs, const struct flush
 	cs->send_armed = 0;
 	cs->local_of_send = 0;
 	cs->send_done = 0;
+	cs->send_queued = 0;
 	cs->send_skip = !sender_wanted(&r->key);
 	cs->send_ts = 0;
 	return !cs->send_skip;
@@ -604,6 +606,12 @@ static __always_inline int tlb_flush_common(__u32 reason, unsigned long pages, b
 		return 0;
 	reason &= PS_TLB_REASONS - 1; /* for the verifier */
 	g->reason[reason]++;
+	if (reason == R_REMOTE_SEND_IPI) {
+		if (pages == TLB_FLUSH_ALL)
+			g->full++;
+		else
+			g->pages += pages;
+	}
 	if (reason == R_REMOTE_SHOOTDOWN || reason == R_REMOTE_WRONG_CPU)
 		on_flush_remote();
 	else
@@ -656,6 +664,39 @@ static __always_inline void count_shootdown(struct cpu_state *cs, const struct t
 }
 
 /*
+ * cfg.tlb_by_csd: a send begins (what tlb_flush reason 4 counts otherwise): the request, under
+ * the sender's key. Its range is in this CPU's flush_tlb_info, known once a shootdown queued
+ * from here has named it; before that the pages are not counted.
+ */
+static __always_inline void csd_request(struct cpu_state *cs, struct ps_tlb_counts *g)
+{
+	struct flush_req r;
+	struct tlb_val *v;
+	__u64 pages;
+	bool full;
+
+	g->reason[R_REMOTE_SEND_IPI]++;
+	sender_key(&r, cs, true);
+	full = r.end == TLB_FLUSH_ALL;
+	pages = full ? 0 : (r.end - r.start) >> PAGE_SHIFT;
+	if (cs->fti) {
+		g->full += full;
+		g->pages += pages;
+	}
+	if (!send_begins(cs, &r))
+		return;
+	v = acc_of(&r.key, r.comm);
+	if (!v)
+		return;
+	v->c.reason[R_REMOTE_SEND_IPI]++;
+	if (!cs->fti)
+		return;
+	v->c.full += full;
+	v->c.pages += pages;
+	check_pinned(v, &r);
+}
+
+/*
  * cfg.tlb_by_csd: the first shootdown this CPU queues for a flush starts its send (what
  * tlb_flush reason 4 does otherwise). The other targets of the same send come in ascending CPU
  * order (smp_call_function_many_cond walks the mask), with the same generation of the same mm,
@@ -668,8 +709,6 @@ static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts 
 	struct __call_single_data *c =
 		bpf_rdonly_cast(csd, bpf_core_type_id_kernel(struct __call_single_data));
 	struct flush_tlb_info *fi;
-	struct flush_req r;
-	struct tlb_val *v;
 	__u64 mm;
 
 	cs->fti = (__u64)c->info;
@@ -682,21 +721,9 @@ static __always_inline void csd_send(struct cpu_state *cs, struct ps_tlb_counts 
 		cs->send_cpu = cpu;
 		return;
 	}
-	g->reason[R_REMOTE_SEND_IPI]++;
-	sender_key(&r, cs, true);
 	cs->send_mm = mm;
 	cs->send_cpu = cpu;
-	if (!send_begins(cs, &r))
-		return;
-	v = acc_of(&r.key, r.comm);
-	if (!v)
-		return;
-	v->c.reason[R_REMOTE_SEND_IPI]++;
-	if (fi->end == TLB_FLUSH_ALL)
-		v->c.full++;
-	else
-		v->c.pages += (fi->end - fi->start) >> PAGE_SHIFT;
-	check_pinned(v, &r);
+	csd_request(cs, g);
 }
 
 /*
@@ -778,6 +805,7 @@ int BPF_PROG(tlb_csd_queue_rtp, unsigned int cpu, unsigned long callsite, void *
 	}
 	count_shootdown(cs, NULL);
 	stamp_target(cs, cpu, csd);
+	cs->send_queued = 1;
 	cs->send_armed = 1;
 	cs->send_callsite = callsite;
 	return 0;
@@ -849,6 +877,41 @@ static __always_inline void shootdown_start(void *csd, struct cpu_state *cs)
 	}
 }
 
+/*
+ * This CPU runs its own part of a flush it asks other CPUs for (flush_tlb_multi), after queueing
+ * their shootdowns. A request that queued none (every other CPU lazy, or a paravirtual remote
+ * flush: the hypervisor flushes the other vCPUs, no IPI) is counted here as no_ipi; with csd
+ * counting nothing began its send, so it begins here. (A flush of an mm this CPU is not in, as
+ * khugepaged's, has no part here: sent without IPIs, it is not seen.)
+ */
+static __always_inline void own_part(struct cpu_state *cs, struct ps_tlb_counts *g)
+{
+	bool ours = cs->send_valid && !cs->send_done;
+	struct tlb_val *v;
+
+	/* a send that queued but had no part here is not this one: another generation */
+	if (ours && cfg.tlb_by_csd && cs->fti) {
+		struct flush_tlb_info *fi = bpf_rdonly_cast(
+			(void *)cs->fti, bpf_core_type_id_kernel(struct flush_tlb_info));
+
+		ours = fi->new_tlb_gen == cs->send_gen && (__u64)fi->mm == cs->send_mm;
+	}
+	if (!ours && cfg.tlb_by_csd) {
+		csd_request(cs, g);
+		cs->send_mm = 0;
+		ours = true;
+	}
+	cs->local_of_send = cs->send_valid;
+	if (!ours || cs->send_queued)
+		return;
+	g->no_ipi++;
+	if (cs->send_skip)
+		return;
+	v = acc_of(&cs->send_key, NULL);
+	if (v)
+		v->c.no_ipi++;
+}
+
 SEC("raw_tp/csd_function_entry")
 int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 {
@@ -866,7 +929,10 @@ int BPF_PROG(tlb_csd_entry_rtp, void *func, void *csd)
 		return 0;
 	/* csd NULL: the sender running its own part of the flush. */
 	if (!csd) {
-		cs->local_of_send = fn == cfg.flush_tlb_func && cs->send_valid;
+		if (fn == cfg.flush_tlb_func)
+			own_part(cs, g);
+		else
+			cs->local_of_send = 0;
 		cs->send_done = 1;
 		return 0;
 	}

@@ -7,6 +7,7 @@
 int agg_tlb_init(struct agg_tlb *t, size_t max_ents)
 {
 	memset(t, 0, sizeof(*t));
+	t->on_csd = -1;
 	return htab_init(&t->ents, max_ents, sizeof(struct tlb_ent));
 }
 
@@ -53,6 +54,8 @@ void agg_tlb_apply(struct agg_tlb *t, const struct ps_ev_tlb *e)
 		t->last_interval_ns = e->interval_ns;
 		t->irq_valid = e->hist && (t->ticks == 0 || t->irq_valid);
 		t->no_local |= !!(e->flags & PS_TLB_F_NO_LOCAL);
+		if (e->flags & (PS_TLB_F_CSD | PS_TLB_F_NO_CSD))
+			t->on_csd = !!(e->flags & PS_TLB_F_CSD);
 		t->ticks++;
 		break;
 	case PS_TLB_COUNTS:

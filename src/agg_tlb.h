@@ -35,6 +35,8 @@ struct agg_tlb {
 	uint64_t records;
 	bool irq_valid; /* every GLOBAL record had /proc/interrupts read */
 	bool no_local;	/* a GLOBAL record had PS_TLB_F_NO_LOCAL: local flushes not counted */
+	int8_t on_csd;	/* shootdowns counted on the csd tracepoints: 1, 0, -1 (a file from before
+			 * PS_TLB_F_CSD: tell from the counts) */
 };
 
 int agg_tlb_init(struct agg_tlb *t, size_t max_ents);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "events.h"
 
 struct ps_kfeat;
@@ -94,6 +95,8 @@ bool hooks_need_kfuncs(const struct ps_choice *c, int n);
  * true when tlb_flush is left out (struct ps_cfg.tlb_by_csd).
  */
 bool hooks_tlb_mode(struct ps_choice *c, int n, bool local);
+/* PS_TLB_F_* of the TLB records: what the chosen hooks count (by_csd: hooks_tlb_mode's). */
+uint32_t hooks_tlb_flags(struct ps_choice *c, int n, bool by_csd);
 
 /* The tier a choice names: the chosen implementation's, "off" or "unavailable". */
 const char *choice_tier(const struct ps_choice *c);

@@ -130,6 +130,14 @@ static void leave_out(struct ps_choice *c, const char *why)
 	c->off = why;
 }
 
+uint32_t hooks_tlb_flags(struct ps_choice *c, int n, bool by_csd)
+{
+	struct ps_choice *sd = find(c, n, "tlb.shootdown");
+
+	return (by_csd ? PS_TLB_F_NO_LOCAL : 0) |
+	       (sd && sd->chosen >= 0 ? PS_TLB_F_CSD : PS_TLB_F_NO_CSD);
+}
+
 bool hooks_tlb_mode(struct ps_choice *c, int n, bool local)
 {
 	struct ps_choice *sd = find(c, n, "tlb.shootdown"), *handled = find(c, n, "tlb.handled");

@@ -16,7 +16,7 @@ struct tlb_row {
 	char comm[PS_COMM_LEN];
 	char cause[24];
 	uint64_t requests, pages, full, local, local_pages, shootdowns;
-	uint64_t on_pinned, on_pinned_pages, kvm_kicks;
+	uint64_t on_pinned, on_pinned_pages, kvm_kicks, no_ipi;
 	uint64_t dlv_n, hnd_n, dlv_p50, dlv_p99, hnd_p50, hnd_p99;
 	const struct tlb_ent *e;
 };
@@ -52,6 +52,7 @@ static const struct field fields[] = {
 	F("local_pages", NULL, 0, K_LOCAL, local_pages),
 	F("pages_on_pinned", NULL, 0, K_U64, on_pinned_pages),
 	F("kvm_kicks", NULL, 0, K_U64, kvm_kicks),
+	F("requests_without_ipi", NULL, 0, K_U64, no_ipi),
 	F("delivery_samples", NULL, 0, K_U64, dlv_n),
 	F("handling_samples", NULL, 0, K_U64, hnd_n),
 	F("handling_p99_ns", NULL, 0, K_NS, hnd_p99),
@@ -93,6 +94,7 @@ static void fill(struct tlb_row *r, const struct tlb_ent *e)
 	r->on_pinned = c->on_pinned;
 	r->on_pinned_pages = c->on_pinned_pages;
 	r->kvm_kicks = c->kvm_kicks;
+	r->no_ipi = c->no_ipi;
 	r->dlv_n = hist_count(&e->h[PS_TLB_H_DELIVERY]);
 	r->hnd_n = hist_count(&e->h[PS_TLB_H_HANDLING]);
 	r->dlv_p50 = hist_quantile(&e->h[PS_TLB_H_DELIVERY], 0.5);
@@ -195,9 +197,14 @@ static void row_json(struct json *j, const struct tlb_row *r, bool no_local)
 	json_obj_end(j);
 }
 
-/* Are remote shootdowns counted on the csd tracepoints (else on tlb_flush reasons 1 and 5)? */
-static bool on_csd(const struct ps_tlb_counts *g)
+/*
+ * Are remote shootdowns counted on the csd tracepoints (else on tlb_flush reasons 1 and 5)? The
+ * GLOBAL records say; in a file from before they did, the counts tell.
+ */
+static bool on_csd(const struct agg_tlb *t, const struct ps_tlb_counts *g)
 {
+	if (t->on_csd >= 0)
+		return t->on_csd;
 	return g->shootdowns || !(g->reason[1] + g->reason[5]);
 }
 
@@ -206,14 +213,9 @@ static bool on_csd(const struct ps_tlb_counts *g)
  * counts); a kernel without them (6.1) only has tlb_flush reasons 1 and 5, which miss the
  * handler runs that return early (a CPU that left the mm lazily).
  */
-static uint64_t shootdowns(const struct ps_tlb_counts *g)
+static uint64_t shootdowns(const struct agg_tlb *t, const struct ps_tlb_counts *g)
 {
-	return on_csd(g) ? g->shootdowns : g->reason[1] + g->reason[5];
-}
-
-static const char *shootdowns_source(const struct ps_tlb_counts *g)
-{
-	return on_csd(g) ? "csd" : "tlb_flush";
+	return on_csd(t, g) ? g->shootdowns : g->reason[1] + g->reason[5];
 }
 
 /*
@@ -222,18 +224,18 @@ static const char *shootdowns_source(const struct ps_tlb_counts *g)
  * event sees and the raw tracepoint program does not, with no recursion miss counted on it.
  * 0 where shootdowns are not counted on the csd tracepoints.
  */
-uint64_t tlb_unseen(const struct ps_tlb_counts *g)
+uint64_t tlb_unseen(const struct agg_tlb *t, const struct ps_tlb_counts *g)
 {
 	uint64_t seen = g->shootdowns + g->kernel_flushes;
 
-	if (!on_csd(g) || g->ipis <= seen)
+	if (!on_csd(t, g) || g->ipis <= seen)
 		return 0;
 	return g->ipis - seen;
 }
 
 const char *tlb_agreement(const struct agg_tlb *t)
 {
-	uint64_t ours = shootdowns(&t->global), truth = t->global.irq_tlb;
+	uint64_t ours = shootdowns(t, &t->global), truth = t->global.irq_tlb;
 	uint64_t d = ours > truth ? ours - truth : truth - ours;
 
 	if (!t->ticks || !t->irq_valid)
@@ -242,6 +244,10 @@ const char *tlb_agreement(const struct agg_tlb *t)
 		return "exact";
 	return d * 20 <= truth ? "within_5pct" : "differs";
 }
+
+static const char *const no_ipi_note =
+	"no request queued a shootdown IPI: the other CPUs were idle, or the hypervisor flushes "
+	"them (a paravirtual remote TLB flush): nothing to time";
 
 static const char *const gup_fast_note =
 	"GUP-fast walks overlapping shootdowns: not measured (no tracepoint covers GUP-fast; "
@@ -259,11 +265,16 @@ void report_tlb_text(FILE *out, struct agg *a)
 	rows = build(a, &n);
 	if (!rows)
 		return;
+	fprintf(out, "\nTLB flushes, all processes, %.1f s: %" PRIu64 " requests to other CPUs",
+		(double)t->covered_ns / NSEC_PER_SEC, tlb_requests(g));
+	if (g->no_ipi)
+		fprintf(out, " (%" PRIu64 " queued no shootdown)", U(g->no_ipi));
 	fprintf(out,
-		"\nTLB flushes, all processes, %.1f s: %" PRIu64 " requests to other CPUs, %" PRIu64
-		" CPUs targeted, %" PRIu64 " IPIs sent, %" PRIu64 " remote shootdowns handled\n",
-		(double)t->covered_ns / NSEC_PER_SEC, tlb_requests(g), U(g->ipis), U(g->hw_ipis),
-		shootdowns(g));
+		", %" PRIu64 " CPUs targeted, %" PRIu64 " IPIs sent, %" PRIu64
+		" remote shootdowns handled\n",
+		U(g->ipis), U(g->hw_ipis), shootdowns(t, g));
+	if (g->no_ipi && !g->ipis)
+		fprintf(out, "  %s\n", no_ipi_note);
 	if (t->no_local)
 		fprintf(out,
 			"  kernel-range shootdowns %" PRIu64 ", KVM vCPU kicks %" PRIu64
@@ -279,17 +290,17 @@ void report_tlb_text(FILE *out, struct agg *a)
 		fprintf(out,
 			"/proc/interrupts TLB over the same window: %" PRIu64
 			"; pinscope's remote shootdowns %" PRIu64 ": %s%s\n",
-			U(g->irq_tlb), shootdowns(g), tlb_agreement(t),
-			on_csd(g) ? ""
-				  : " (no csd tracepoints: tlb_flush reasons 1 and 5, a lower "
-				    "bound)");
+			U(g->irq_tlb), shootdowns(t, g), tlb_agreement(t),
+			on_csd(t, g) ? ""
+				     : " (no csd tracepoints: tlb_flush reasons 1 and 5, a lower "
+				       "bound)");
 	else
 		fprintf(out, "/proc/interrupts TLB: not read (no TLB row on this machine)\n");
-	if (tlb_unseen(g))
+	if (tlb_unseen(t, g))
 		fprintf(out,
 			"  %" PRIu64 " queued shootdowns were not seen entering their handler: "
 			"neither counted there nor timed\n",
-			tlb_unseen(g));
+			tlb_unseen(t, g));
 	fputc('\n', out);
 	row_text(out, NULL, true, t->no_local);
 	for (int i = 0; i < n && i < TEXT_ROWS; i++)
@@ -326,21 +337,27 @@ static void json_local(struct json *j, const char *key, uint64_t v, bool no_loca
 		json_u64(j, key, v);
 }
 
-static void global_json(struct json *j, const char *key, const struct ps_tlb_counts *g,
-			bool no_local)
+static void global_json(struct json *j, const char *key, const struct agg_tlb *t,
+			const struct ps_tlb_counts *g)
 {
+	bool no_local = t->no_local, csd = on_csd(t, g);
+
 	json_obj_begin(j, key);
 	json_u64(j, "requests", tlb_requests(g));
 	json_u64(j, "request_pages", g->pages);
 	json_u64(j, "full_flushes", g->full);
+	if (!csd)
+		json_null(j, "requests_without_ipi");
+	else
+		json_u64(j, "requests_without_ipi", g->no_ipi);
 	json_u64(j, "cpus_targeted", g->ipis);
 	json_u64(j, "ipis_sent", g->hw_ipis);
-	json_u64(j, "shootdowns", shootdowns(g));
-	json_str(j, "shootdowns_counted_on", shootdowns_source(g));
-	if (!on_csd(g))
+	json_u64(j, "shootdowns", shootdowns(t, g));
+	json_str(j, "shootdowns_counted_on", csd ? "csd" : "tlb_flush");
+	if (!csd)
 		json_null(j, "handler_runs_unseen");
 	else
-		json_u64(j, "handler_runs_unseen", tlb_unseen(g));
+		json_u64(j, "handler_runs_unseen", tlb_unseen(t, g));
 	json_bool(j, "local_counted", !no_local);
 	json_local(j, "local_flushes", tlb_local(g), no_local);
 	json_local(j, "task_switch_flushes", g->reason[0], no_local);
@@ -365,7 +382,7 @@ void report_tlb_json(struct json *j, struct agg *a)
 	rows = build(a, &n);
 	json_obj_begin(j, "tlb");
 	json_u64(j, "covered_ns", t->covered_ns);
-	global_json(j, "global", &t->global, t->no_local);
+	global_json(j, "global", t, &t->global);
 	json_str(j, "irq_agreement", tlb_agreement(t));
 	json_arr_begin(j, "rows");
 	for (int i = 0; rows && i < n; i++)
@@ -405,7 +422,7 @@ void report_tlb_top_line(FILE *out, struct agg *a)
 	if (!t->ticks)
 		return;
 	fprintf(out, "tlb: requests %.0f/s  targeted %.0f/s  shootdowns %.0f/s (irq TLB %.0f/s)",
-		tlb_requests(g) / s, g->ipis / s, shootdowns(g) / s, g->irq_tlb / s);
+		tlb_requests(g) / s, g->ipis / s, shootdowns(t, g) / s, g->irq_tlb / s);
 	if (!t->no_local)
 		fprintf(out, "  local %.0f/s", tlb_local(g) / s);
 	b = busiest_last(t);
@@ -425,7 +442,7 @@ void report_tlb_top_json(struct json *j, struct agg *a)
 	}
 	json_obj_begin(j, "tlb");
 	json_u64(j, "interval_ns", t->last_interval_ns);
-	global_json(j, "interval", &t->last_global, t->no_local);
-	global_json(j, "total", &t->global, t->no_local);
+	global_json(j, "interval", t, &t->last_global);
+	global_json(j, "total", t, &t->global);
 	json_obj_end(j);
 }

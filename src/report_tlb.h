@@ -17,7 +17,7 @@ void report_tlb_top_line(FILE *out, struct agg *a);
 void report_tlb_top_json(struct json *j, struct agg *a);
 
 /* Shootdowns queued that the handler-entry program never saw (0 unless counted on csd). */
-uint64_t tlb_unseen(const struct ps_tlb_counts *g);
+uint64_t tlb_unseen(const struct agg_tlb *t, const struct ps_tlb_counts *g);
 /* "exact", "within_5pct", "differs", "no_ground_truth": pinscope's system-wide remote
  * shootdowns against the TLB row of /proc/interrupts over the same window. */
 const char *tlb_agreement(const struct agg_tlb *t);

@@ -512,7 +512,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 	emit_mark(&r, PS_MARK_READY, hooks_mark_flags(choices, n));
 	/* Seeding reads its own records back from the ring: give it a second, not forever. */
 	r.break_at = now_mono_ns() + NSEC_PER_SEC;
-	r.tlb = tlb_poll_new(r.l, !cfg.tlb_by_csd);
+	r.tlb = tlb_poll_new(r.l, hooks_tlb_flags(choices, n, cfg.tlb_by_csd));
 	tlb_poll_start(r.tlb, a);
 	r.churn = churn_poll_new(r.l, o->churn_window_ns, cfg.churn_hz);
 	pr = pageref_poll_new(r.l);

@@ -46,7 +46,7 @@ struct tlb_poll {
 	struct ps_tlb_counts prev_global;
 	uint64_t prev_irq, prev_ns;
 	bool irq_ok;
-	bool local;	      /* tlb_flush attached: local flushes counted */
+	uint32_t flags;	      /* PS_TLB_F_*, for the GLOBAL records */
 	struct tlb_key *dead; /* keys of gone processes, deleted after the walk */
 	uint32_t *watched;    /* tgids with a tlb_watch entry */
 	uint32_t *new_watched;
@@ -87,7 +87,7 @@ int tlb_irq_count(uint64_t *sum)
 	return err;
 }
 
-struct tlb_poll *tlb_poll_new(const struct loader *l, bool local)
+struct tlb_poll *tlb_poll_new(const struct loader *l, uint32_t flags)
 {
 	struct tlb_poll *p;
 	int stats = loader_map_fd(l, "tlb_stats"), global = loader_map_fd(l, "tlb_global");
@@ -99,7 +99,7 @@ struct tlb_poll *tlb_poll_new(const struct loader *l, bool local)
 		return NULL;
 	p->stats_fd = stats;
 	p->global_fd = global;
-	p->local = local;
+	p->flags = flags;
 	p->watch_fd = loader_map_fd(l, "tlb_watch");
 	p->conf_fd = loader_map_fd(l, "tlb_conf");
 	p->acc_fd = loader_map_fd(l, "tlb_acc");
@@ -445,7 +445,7 @@ void tlb_poll_tick(struct tlb_poll *p, struct agg *a, tlb_emit_fn emit, void *ct
 	e.tlb.interval_ns = now - p->prev_ns;
 	diff((__u64 *)&e.tlb.c, (__u64 *)&g, (__u64 *)&p->prev_global, NWORDS(g));
 	e.tlb.hist = irq_ok && p->irq_ok; /* irq_tlb is valid */
-	e.tlb.flags = p->local ? 0 : PS_TLB_F_NO_LOCAL;
+	e.tlb.flags = p->flags;
 	e.tlb.c.irq_tlb = e.tlb.hist ? irq - p->prev_irq : 0;
 	emit(ctx, &e);
 	p->prev_global = g;

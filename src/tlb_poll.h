@@ -16,9 +16,9 @@ struct tlb_poll;
 
 typedef void (*tlb_emit_fn)(void *ctx, union ps_event *e);
 
-/* NULL when the TLB programs are not loaded (then the other calls do nothing). `local`:
- * tlb_flush is attached, so local flushes and task switches are counted (hooks_tlb_mode). */
-struct tlb_poll *tlb_poll_new(const struct loader *l, bool local);
+/* NULL when the TLB programs are not loaded (then the other calls do nothing). `flags`: the
+ * PS_TLB_F_* of what is attached (hooks_tlb_flags), carried by every GLOBAL record. */
+struct tlb_poll *tlb_poll_new(const struct loader *l, uint32_t flags);
 /* The baseline: call once counting has started (after loader_ready). */
 void tlb_poll_start(struct tlb_poll *p, struct agg *a);
 void tlb_poll_tick(struct tlb_poll *p, struct agg *a, tlb_emit_fn emit, void *ctx);

@@ -126,6 +126,41 @@ delivery_whole() {
 	within_5pct "$(tlb_sum handling_samples mprotect)" "$mine"
 }
 
+@test "every mprotect request to other CPUs is counted, with a shootdown IPI or without" {
+	run_tlbload --iters 3000 --op mprotect
+	ops=$(field "$DONE" ops)
+	req=$(tlb_sum requests mprotect)
+	mine=$(tlb_sum shootdowns mprotect)
+	noipi=$(tlb_sum requests_without_ipi mprotect)
+	echo "pid $PID: $req mprotect requests for $ops mprotects, $mine shootdowns, $noipi requests without one; its /proc/interrupts TLB delta $DELTA"
+	[ "$(json_get "$R" "d['tlb']['global']['shootdowns_counted_on']")" = csd ] ||
+		skip "no csd tracepoints: requests without an IPI are not told apart"
+	[ "$req" -le "$ops" ]
+	if [ "$DELTA" -eq 0 ]; then
+		# a paravirtual remote flush (PVM): every mprotect asks the hypervisor to flush the
+		# other vCPU, where thread B has the page mapped; no IPI
+		[ "$req" -eq "$ops" ] && [ "$mine" -eq 0 ] && [ "$noipi" -eq "$req" ]
+	elif [ "$(nproc)" -eq 2 ]; then
+		# one other CPU: a request queued its one shootdown, or none (the CPU was idle)
+		[ $((mine + noipi)) -eq "$req" ]
+	fi
+}
+
+@test "the text report says when no request sent a shootdown IPI" {
+	[ "$TLB_PROBE_IPIS" = 0 ] || skip "this machine sends shootdown IPIs ($TLB_PROBE_IPIS for 3000 two-thread mprotects)"
+	rm -f "$BATS_TEST_TMPDIR/pinscope.out" "$BATS_TEST_TMPDIR/pinscope.err"
+	start_pinscope report -d 300 --no-seed
+	start_workload tlbload --iters 1000 --op mprotect
+	DONE=$(wl_cmd go)
+	stop_workload
+	WL_PID=
+	stop_pinscope
+	PS_PID=
+	cat "$PS_OUT"
+	grep -Eq '^TLB flushes, all processes, [0-9.]+ s: [0-9]+ requests to other CPUs \([0-9]+ queued no shootdown\), 0 CPUs targeted, 0 IPIs sent, 0 remote shootdowns handled$' "$PS_OUT"
+	grep -qx '  no request queued a shootdown IPI: the other CPUs were idle, or the hypervisor flushes them (a paravirtual remote TLB flush): nothing to time' "$PS_OUT"
+}
+
 @test "--tlb-local: tlb_flush counts local flushes too; shootdowns are charged as without it" {
 	PS_ARGS="--tlb-local --tlb-sample 1" run_tlbload --iters 10000 --op mprotect
 	grep -q 'attached tlb_flush_.*rtp (raw_tp/tlb_flush)' "$PS_ERR"
