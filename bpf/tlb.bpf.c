@@ -898,7 +898,6 @@ static __always_inline void own_part(struct cpu_state *cs, struct ps_tlb_counts 
 	}
 	if (!ours && cfg.tlb_by_csd) {
 		csd_request(cs, g);
-		cs->send_mm = 0;
 		ours = true;
 	}
 	cs->local_of_send = cs->send_valid;
