@@ -421,8 +421,11 @@ void report_tlb_top_line(FILE *out, struct agg *a)
 
 	if (!t->ticks)
 		return;
-	fprintf(out, "tlb: requests %.0f/s  targeted %.0f/s  shootdowns %.0f/s (irq TLB %.0f/s)",
-		tlb_requests(g) / s, g->ipis / s, shootdowns(t, g) / s, g->irq_tlb / s);
+	fprintf(out, "tlb: requests %.0f/s", tlb_requests(g) / s);
+	if (g->no_ipi)
+		fprintf(out, " (no IPI %.0f/s)", g->no_ipi / s);
+	fprintf(out, "  targeted %.0f/s  shootdowns %.0f/s (irq TLB %.0f/s)", g->ipis / s,
+		shootdowns(t, g) / s, g->irq_tlb / s);
 	if (!t->no_local)
 		fprintf(out, "  local %.0f/s", tlb_local(g) / s);
 	b = busiest_last(t);
