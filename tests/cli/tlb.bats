@@ -40,12 +40,13 @@ teardown() {
 	true
 }
 
-# Run tlbload ARGS under `pinscope report -j` (extra pinscope options in PS_ARGS); sets DONE
-# (tlbload's done line), PID, DELTA (its /proc/interrupts TLB delta) and R (the report file).
+# Run tlbload ARGS under `pinscope report -j` (extra pinscope options in PS_ARGS; PS_TEXT=1: the
+# text report instead); sets DONE (tlbload's done line), PID, DELTA (its /proc/interrupts TLB
+# delta) and R (the report file).
 run_tlbload() {
 	# a fresh log: start_pinscope waits for its ready line, which an earlier run left there
 	rm -f "$BATS_TEST_TMPDIR/pinscope.out" "$BATS_TEST_TMPDIR/pinscope.err"
-	start_pinscope report -d 300 -j --no-seed ${PS_ARGS:-}
+	start_pinscope report -d 300 $([ -n "${PS_TEXT:-}" ] || echo -j) --no-seed ${PS_ARGS:-}
 	start_workload tlbload "$@"
 	PID=$(field "$READY_LINE" pid)
 	DONE=$(wl_cmd go)
@@ -148,17 +149,10 @@ delivery_whole() {
 
 @test "the text report says when no request sent a shootdown IPI" {
 	[ "$TLB_PROBE_IPIS" = 0 ] || skip "this machine sends shootdown IPIs ($TLB_PROBE_IPIS for 3000 two-thread mprotects)"
-	rm -f "$BATS_TEST_TMPDIR/pinscope.out" "$BATS_TEST_TMPDIR/pinscope.err"
-	start_pinscope report -d 300 --no-seed
-	start_workload tlbload --iters 1000 --op mprotect
-	DONE=$(wl_cmd go)
-	stop_workload
-	WL_PID=
-	stop_pinscope
-	PS_PID=
-	cat "$PS_OUT"
-	grep -Eq '^TLB flushes, all processes, [0-9.]+ s: [0-9]+ requests to other CPUs \([0-9]+ queued no shootdown\), 0 CPUs targeted, 0 IPIs sent, 0 remote shootdowns handled$' "$PS_OUT"
-	grep -qx '  no request queued a shootdown IPI: the other CPUs were idle, or the hypervisor flushes them (a paravirtual remote TLB flush): nothing to time' "$PS_OUT"
+	PS_TEXT=1 run_tlbload --iters 1000 --op mprotect
+	cat "$R"
+	grep -Eq '^TLB flushes, all processes, [0-9.]+ s: [0-9]+ requests to other CPUs \([0-9]+ queued no shootdown\), 0 CPUs targeted, 0 IPIs sent, 0 remote shootdowns handled$' "$R"
+	grep -qx '  no request queued a shootdown IPI: the other CPUs were idle, or the hypervisor flushes them (a paravirtual remote TLB flush): nothing to time' "$R"
 }
 
 @test "--tlb-local: tlb_flush counts local flushes too; shootdowns are charged as without it" {
