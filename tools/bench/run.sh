@@ -17,7 +17,7 @@
 #   BENCH_IDLE_MAX [0.25]   busy CPU cores (all processes) below which the machine counts as idle
 #   BENCH_IDLE_SAMPLE [0.5] seconds over which that is measured before every run
 #   BENCH_IDLE_TIMEOUT [60] seconds to wait for idle before running anyway (recorded as a warning)
-#   BENCH_TOP_SECONDS [10]  how long 'pinscope top -b -i 1' is measured on the idle machine
+#   BENCH_TOP_SECONDS [10]  how long 'pinscope top -b -i 1' is measured on the idle machine (0: not)
 #   BENCH_PROG_STATS [1]    one extra run per traced mode with kernel.bpf_stats_enabled=1:
 #                           BPF run time per program and per operation (kept out of the timed
 #                           runs: it costs too). Unlike the slowdown it does not depend on the
@@ -81,6 +81,20 @@ if [ "${1:-}" = --summary ]; then
 	render "$(cat "$BENCH_OUT/meta.json")"
 	exit 0
 fi
+
+# The numeric settings, before anything runs: a bad one would otherwise surface as a jq error
+# after the whole run.
+for v in BENCH_PAIRS:1 BENCH_SECONDS:1 BENCH_TOP_SECONDS:0 BENCH_IDLE_TIMEOUT:0 BENCH_READY_TIMEOUT:1 \
+	BENCH_CPU:0 BENCH_LOADER_CPU:0; do
+	n=${v%%:*}
+	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge "${v#*:}" ] ||
+		die "$n: '${!n}' is not a whole number >= ${v#*:}"
+done
+for n in BENCH_IDLE_MAX BENCH_IDLE_SAMPLE; do
+	[[ ${!n} =~ ^[0-9]*\.?[0-9]+$ ]] || die "$n: '${!n}' is not a number"
+done
+[ "$BENCH_PROG_STATS" = 0 ] || [ "$BENCH_PROG_STATS" = 1 ] ||
+	die "BENCH_PROG_STATS: '$BENCH_PROG_STATS' is not 0 or 1"
 
 [ "$(id -u)" -eq 0 ] || die "needs root (BPF, perf, bpf_stats): run 'sudo make bench'"
 for t in jq taskset perf; do
@@ -337,7 +351,7 @@ for w in $BENCH_WORKLOADS; do
 	done
 done
 if [[ " ${MODES[*]} " == *" live "* ]]; then
-	top_cost
+	[ "$BENCH_TOP_SECONDS" -eq 0 ] || top_cost
 	if [ "$BENCH_PROG_STATS" = 1 ]; then
 		for w in $BENCH_WORKLOADS; do
 			for m in "${MODES[@]}"; do
