@@ -206,7 +206,9 @@ struct ps_ev_obj {
  * emits PS_EV_CHURN with the pairs counted so far, and the held-back unregister as a
  * PS_EV_UNPIN once it has seen it pending for more than twice the window (BPF no longer pairs
  * it then). So acquired and released pages stay exact at every tick; a ring unregistered for
- * good shows its pins until then (one or two ticks).
+ * good shows its pins until then (one or two ticks). BPF reports a ring's last counts when its
+ * teardown begins and frees the slot when the teardown ends (the ring's memory is free then): a
+ * ring at the same address, or hashing to the same slot, is paired from its first cycle on.
  */
 #define PS_CHURN_SLOTS 1024 /* pins_churn: direct-mapped by ring address (ps_churn_slot()) */
 
@@ -221,10 +223,10 @@ struct ps_churn {
 	__u64 cgroup_id;
 	__u32 tgid;
 	__u8 pending; /* an unregister held back: not reported yet */
-	__u8 dead;    /* the ring was torn down: user space reads the last counts, then frees */
+	__u8 dead;    /* the ring's teardown began: its last counts went out with it */
 	__u8 pad0[2];
 	__u32 holds; /* unregisters held back so far: which one is pending */
-	__u32 pad1;
+	__u32 gen;   /* a sequence count, +2 each time BPF frees the slot: tells a new owner */
 	char comm[PS_COMM_LEN]; /* of the registering thread */
 };
 

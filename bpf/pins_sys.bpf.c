@@ -678,10 +678,36 @@ static __always_inline void teardown_begins(void *work, __u8 tier)
 	ps_submit(o);
 }
 
+/*
+ * The slot of a ring whose teardown ended: its last counts went out when the teardown began, and
+ * the ring's memory is free now, so a new ring may have its address at once. Zeroed inside a
+ * sequence count (gen odd meanwhile: user space's copy of the slot is then not one owner's), the
+ * owner last: churn_claim() takes only a free slot. Only this ring's teardown frees its slot.
+ */
+static __always_inline void churn_free(__u64 ring)
+{
+	struct ps_churn *c = churn_of(ring);
+	__u32 gen;
+
+	if (!c || !c->dead)
+		return;
+	gen = __sync_fetch_and_add(&c->gen, 1); /* fully ordered: the stores below come after */
+	c->fp = c->pages = c->pairs = c->pair_pages = 0;
+	c->reg_t = c->unreg_t = c->cgroup_id = 0;
+	c->tgid = c->holds = 0;
+	c->pending = c->dead = 0;
+	__builtin_memset(c->comm, 0, sizeof(c->comm));
+	__sync_val_compare_and_swap(&c->gen, gen + 1, gen + 2);
+	__sync_val_compare_and_swap(&c->ring, ring, 0);
+}
+
 /* The work item may be freed by now (the ring is): only its address is used. */
 static __always_inline void teardown_ends(void *work, __u8 tier)
 {
-	emit_unpin_all(exit_work_ring(work), PS_UNPIN_TEARDOWN, tier);
+	__u64 ring = exit_work_ring(work);
+
+	emit_unpin_all(ring, PS_UNPIN_TEARDOWN, tier);
+	churn_free(ring);
 }
 
 SEC("tracepoint/workqueue/workqueue_execute_start")

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "churn_poll.h"
-#include "htab.h"
 #include "loader.h"
 #include "util.h"
 
@@ -9,11 +8,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAX_RINGS PS_CHURN_SLOTS
-
-/* What was reported of one ring so far. */
+/* What was reported of one slot's owner so far. */
 struct seen {
-	struct htab_key k; /* ring, 0 */
+	uint64_t ring; /* the owner (0: none seen) */
+	uint32_t gen;  /* and the slot's generation then (struct ps_churn.gen) */
 	uint64_t pairs, pair_pages;
 	/* The held-back unregister (struct ps_churn.holds) seen pending, and since when: BPF keeps
 	 * its time in jiffies, which user space cannot read. */
@@ -22,10 +20,10 @@ struct seen {
 };
 
 struct churn_poll {
-	struct ps_churn *slots; /* pins_churn, mapped */
+	const struct ps_churn *slots; /* pins_churn, mapped read-only */
 	size_t map_len;
 	uint64_t hold_ns; /* how long a pending unregister is seen before user space reports it */
-	struct htab seen;
+	struct seen seen[PS_CHURN_SLOTS];
 };
 
 struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, unsigned int hz)
@@ -41,7 +39,7 @@ struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, un
 	if (!p)
 		return NULL;
 	p->map_len = (sizeof(struct ps_churn) * PS_CHURN_SLOTS + page - 1) / page * page;
-	m = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	m = mmap(NULL, p->map_len, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
 		free(p);
 		return NULL;
@@ -50,10 +48,6 @@ struct churn_poll *churn_poll_new(const struct loader *l, uint64_t window_ns, un
 	/* Twice the window, and two ticks more where BPF's clock is jiffies (a window of whole
 	 * ticks lasts up to one more): BPF must be done pairing it before it is reported. */
 	p->hold_ns = 2 * window_ns + (hz ? 2 * NSEC_PER_SEC / hz : 0);
-	if (htab_init(&p->seen, MAX_RINGS, sizeof(struct seen))) {
-		churn_poll_free(p);
-		return NULL;
-	}
 	return p;
 }
 
@@ -71,38 +65,27 @@ static void hdr(union ps_event *e, unsigned int type, size_t size, const struct 
 	memcpy(e->h.comm, c->comm, sizeof(e->h.comm));
 }
 
-/*
- * A torn-down ring's slot, once BPF reported its last counts: zeroed, the owner last, so that
- * BPF may claim it again (churn_claim() takes only a free slot, and never writes a dead one).
- */
-static void free_slot(struct ps_churn *slot)
+static void one(struct churn_poll *p, const struct ps_churn *slot, struct seen *s, bool final,
+		uint64_t now, uint64_t drained_ns, churn_emit_fn emit, void *ctx)
 {
-	memset((char *)slot + sizeof(slot->ring), 0, sizeof(*slot) - sizeof(slot->ring));
-	__atomic_store_n(&slot->ring, 0, __ATOMIC_RELEASE);
-}
-
-static void one(struct churn_poll *p, struct ps_churn *slot, bool final, uint64_t now,
-		uint64_t drained_ns, churn_emit_fn emit, void *ctx)
-{
+	uint32_t gen = __atomic_load_n(&slot->gen, __ATOMIC_ACQUIRE);
 	uint64_t ring = __atomic_load_n(&slot->ring, __ATOMIC_ACQUIRE);
 	struct ps_churn c;
-	struct seen *s;
 	union ps_event e;
 
-	if (!ring)
+	if (!ring || gen & 1)
 		return;
 	memcpy(&c, slot, sizeof(c));
-	s = htab_insert(&p->seen, ring, 0, NULL);
-	if (!s)
+	/* BPF frees the slot when a teardown ends, and a new ring may take it at once: a copy
+	 * made across that (the sequence count moved) is left for the next tick. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&slot->gen, __ATOMIC_RELAXED) != gen ||
+	    __atomic_load_n(&slot->ring, __ATOMIC_RELAXED) != ring || c.ring != ring)
 		return;
-	if (c.dead) { /* BPF reported its last counts with the teardown */
-		free_slot(slot);
-		htab_del(&p->seen, s);
+	if (c.dead) /* BPF reported its last counts with the teardown */
 		return;
-	}
-	/* A ring at a reused address starts its counts again from zero. */
-	if (c.pairs < s->pairs || c.pair_pages < s->pair_pages)
-		s->pairs = s->pair_pages = 0;
+	if (s->ring != ring || s->gen != gen) /* a new owner: its counts start from zero */
+		*s = (struct seen){.ring = ring, .gen = gen};
 	if (c.pairs > s->pairs) {
 		hdr(&e, PS_EV_CHURN, sizeof(e.churn), &c, now);
 		e.churn.obj = ring;
@@ -141,16 +124,14 @@ void churn_poll_tick(struct churn_poll *p, bool final, uint64_t drained_ns, chur
 		return;
 	now = now_mono_ns();
 	for (size_t i = 0; i < PS_CHURN_SLOTS; i++)
-		one(p, &p->slots[i], final, now, drained_ns, emit, ctx);
+		one(p, &p->slots[i], &p->seen[i], final, now, drained_ns, emit, ctx);
 }
 
 void churn_poll_free(struct churn_poll *p)
 {
 	if (!p)
 		return;
-	if (p->seen.ents)
-		htab_free(&p->seen);
 	if (p->slots)
-		munmap(p->slots, p->map_len);
+		munmap((void *)p->slots, p->map_len);
 	free(p);
 }

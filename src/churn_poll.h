@@ -3,8 +3,8 @@
  * The user-space half of churn counting (struct ps_churn in bpf/events.h): every tick, after
  * the ring buffer is drained, reads the BPF array (mapped) and emits PS_EV_CHURN with the
  * register/unregister pairs counted since the last tick, then the unregisters BPF has held back,
- * seen pending for more than twice the window, as PS_EV_UNPIN. It never writes the slots BPF
- * uses; it frees only those of rings torn down.
+ * seen pending for more than twice the window, as PS_EV_UNPIN. It only reads the slots: BPF
+ * reports a torn-down ring's last counts itself and frees its slot.
  *
  * A held-back unregister is reported only once the ring buffer has been emptied after it: the
  * records of the registration it releases come before it, and a release applied ahead of them
