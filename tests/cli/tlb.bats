@@ -242,14 +242,7 @@ delivery_whole() {
 
 @test "the text report has the TLB section with the /proc/interrupts check and histograms" {
 	need_ipis
-	start_pinscope report -d 300 --no-seed
-	start_workload tlbload --iters 5000
-	PID=$(field "$READY_LINE" pid)
-	wl_cmd go >/dev/null
-	stop_workload
-	WL_PID=
-	stop_pinscope
-	PS_PID=
+	PS_TEXT=1 run_tlbload --iters 5000
 	cat "$PS_OUT"
 	grep -qE '^TLB flushes, all processes, [0-9.]+ s: [0-9]+ requests to other CPUs' "$PS_OUT"
 	grep -qE '^/proc/interrupts TLB over the same window: [0-9]+; pinscope.s remote shootdowns [0-9]+: (exact|within_5pct)$' "$PS_OUT"
