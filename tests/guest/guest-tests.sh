@@ -274,6 +274,16 @@ churn_at_tier() {
 	per=$(field "$LINE" pages_per_op)
 	send pd "loop 100"
 	wait_for_line pd '^loop '
+	# pd's ring is torn down inside the report; a ring made next (often at its address, whose
+	# churn slot BPF frees when the teardown ends) is paired like any other.
+	send pd exit
+	stop_bg pd
+	run_bg pe pinload --no-register --bufs 2 --pages 8
+	wait_for_line pe '^ready '
+	epid=$(field "$LINE" pid)
+	send pe "loop 100"
+	wait_for_line pe '^loop '
+	eper=$(field "$LINE" pages_per_op)
 	end_report r3
 	h=$(json_objs "$W/r3.json" "^\\{\"pid\":$pid,.*\"subsystem\":\"io_uring\"")
 	assert_eq "loop acquired_pages" "$(json_val "$h" acquired_pages)" $((200 * per))
@@ -285,8 +295,12 @@ churn_at_tier() {
 	assert_eq "alternating loop released_pages" "$(json_val "$h" released_pages)" 1600
 	assert_eq "alternating loop pinned_pages" "$(json_val "$h" pinned_pages)" 0
 	assert_eq "alternating loop churn_pairs" "$(json_val "$h" churn_pairs)" 0
-	send pd exit
-	stop_bg pd
+	h=$(json_objs "$W/r3.json" "^\\{\"pid\":$epid,.*\"subsystem\":\"io_uring\"")
+	assert_eq "next ring's loop acquired_pages" "$(json_val "$h" acquired_pages)" $((100 * eper))
+	assert_eq "next ring's loop released_pages" "$(json_val "$h" released_pages)" $((100 * eper))
+	assert_gt "next ring's loop churn_pairs" "$(json_val "$h" churn_pairs)" 49
+	send pe exit
+	stop_bg pe
 }
 
 t_pins_fentry() { pins_at_tier fentry; }
