@@ -115,13 +115,17 @@ def unsettled_note($e; $m; $what):
 		# cost nothing to trace: the shootdown workload's targets cannot be judged there
 		((mode($s; "base") // {}).ipis_per_op) as $ipo |
 		($s.workload == "tlb" and $ipo != null and $ipo < 0.01) as $noshoot |
+		(mode($s; "floor") // null) as $f |
 		((
 		(if $l then $limit[$s.workload] as $lim | margin($l) as $e |
 			{target: "\($s.workload): pinscope live slowdown <= \($lim)%", value: $l.slowdown_pct,
 			 met: settled($l.slowdown_pct; $e; $lim), margin: $e} |
-			if .met == null then .note = unsettled_note($e; $l; "\($lim)%") else . end
+			if .met == null then .note = unsettled_note($e; $l; "\($lim)%")
+			# a target below what empty programs on the same tracepoints cost, settled
+			elif .met == false and $f and settled($f.slowdown_pct; margin($f); $lim) == false then
+				.note = "the floor alone, +\($f.slowdown_pct * 10 | round / 10)% +-\(margin($f) * 10 | round / 10), is above \($lim)%: no program on these tracepoints meets it on this machine"
+			else . end
 		 else empty end),
-		(mode($s; "floor") // null) as $f |
 		(if $l and $f and $l.slowdown_pct != null and $f.slowdown_pct != null then
 			{target: "\($s.workload): (information) empty programs on the same tracepoints (floor) cost \($f.slowdown_pct * 10 | round / 10)%; pinscope live's slowdown above the floor's",
 			 value: ($l.slowdown_pct - $f.slowdown_pct), met: null}

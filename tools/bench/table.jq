@@ -39,7 +39,7 @@ def target_line: "\(if .met == null then "n/a    " elif .met then "met    " else
 		.lossless_to // 0 | int) events/s (\(.runs_lossless) runs at 1 M/s or more lost nothing); \(
 		.lost_above) lost (counted) in \(.runs_lost) of \(.runs_above) runs above 1 M/s"
 	elif .value == null then "-"
-	else (.value | fix(2)) end)\(if (.note // "") | startswith("not judged") then " (\(.note))" else "" end)";
+	else (.value | fix(2)) end)\(if (.note // "") | test("^(not judged|the floor alone)") then " (\(.note))" else "" end)";
 
 def stall_note: if .config.stall then
 	"; the tracer pinned to CPU \(.config.loader_cpu), which tools/bench/stall.c (a SCHED_FIFO busy loop) takes for \(.config.stall | split("/") | "\(.[0]) ms every \(.[1]) ms") in every timed run" else "" end;
