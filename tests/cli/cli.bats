@@ -80,3 +80,18 @@ load helpers
 	[[ "${lines[0]}" == "pinscope: loading BPF programs: permission denied: need root or CAP_BPF and CAP_PERFMON" ]]
 	[[ "${lines[1]}" == *"what still works"* ]]
 }
+
+@test "make bench: a bad setting is a one-line error before anything runs" {
+	local bench=$BATS_TEST_DIRNAME/../../tools/bench/run.sh
+	# no workload tools: past the checks it stops at once
+	export TOOLS=$BATS_TEST_TMPDIR/none BENCH_OUT=$BATS_TEST_TMPDIR/bench
+	BENCH_PAIRS=0 run "$bench"
+	[ "$status" -eq 1 ]
+	[ "$output" = "bench: BENCH_PAIRS: '0' is not a whole number >= 1" ]
+	BENCH_TOP_SECONDS=ten run "$bench"
+	[ "$status" -eq 1 ]
+	[ "$output" = "bench: BENCH_TOP_SECONDS: 'ten' is not a whole number >= 0" ]
+	BENCH_IDLE_MAX=-1 run "$bench"
+	[ "$status" -eq 1 ]
+	[ "$output" = "bench: BENCH_IDLE_MAX: '-1' is not a number" ]
+}
