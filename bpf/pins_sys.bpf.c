@@ -692,11 +692,11 @@ static __always_inline void churn_free(__u64 ring)
 	if (!c || !c->dead)
 		return;
 	gen = __sync_fetch_and_add(&c->gen, 1); /* fully ordered: the stores below come after */
-	c->fp = c->pages = c->pairs = c->pair_pages = 0;
-	c->reg_t = c->unreg_t = c->cgroup_id = 0;
-	c->tgid = c->holds = 0;
-	c->pending = c->dead = 0;
-	__builtin_memset(c->comm, 0, sizeof(c->comm));
+	/* everything but the owner and the count: what lies between them, and what follows */
+	__builtin_memset((char *)c + sizeof(c->ring), 0,
+			 __builtin_offsetof(struct ps_churn, gen) - sizeof(c->ring));
+	__builtin_memset((char *)c + __builtin_offsetof(struct ps_churn, gen) + sizeof(c->gen), 0,
+			 sizeof(*c) - __builtin_offsetof(struct ps_churn, gen) - sizeof(c->gen));
 	__sync_val_compare_and_swap(&c->gen, gen + 1, gen + 2);
 	__sync_val_compare_and_swap(&c->ring, ring, 0);
 }
