@@ -419,6 +419,10 @@ struct ps_cfg {
 	/* tlb_flush is not attached (the default where csd tracepoints exist: it would run on
 	 * every task switch): csd_queue_cpu starts a send, csd_function_exit ends a handler. */
 	__u32 tlb_by_csd;
+	__u32 pad2;
+	/* This CPU's flush_tlb_info less its runqueue (their offsets in .data..percpu, vmlinux
+	 * BTF): a CPU's flush_tlb_info is known before it queues a shootdown. 0: not known. */
+	__s64 fti_from_rq;
 };
 
 /*

@@ -486,6 +486,27 @@ static __always_inline void check_pinned(struct tlb_val *v, const struct flush_r
 	}
 }
 
+/*
+ * This CPU's flush_tlb_info before a shootdown queued from here names it: its runqueue (the
+ * current task's, found through its cfs_rq) plus cfg.fti_from_rq, the distance between the two
+ * per-CPU variables. So a request that queues no shootdown (the other CPUs idle, or flushed by
+ * the hypervisor) has its mm, range and generation too. A csd's own info replaces it.
+ */
+static __always_inline void fti_learn(struct cpu_state *cs)
+{
+	struct task_struct *t;
+	struct cfs_rq *crq;
+	__u64 rq;
+
+	if (cs->fti || !cfg.fti_from_rq || !bpf_core_field_exists(struct cfs_rq, rq))
+		return;
+	t = bpf_get_current_task_btf();
+	crq = t->se.cfs_rq;
+	rq = crq ? (__u64)crq->rq : 0;
+	if (rq)
+		cs->fti = rq + cfg.fti_from_rq;
+}
+
 /* The generation of the flush this CPU's flush_tlb_info holds now (~0 if it is not known). */
 static __always_inline __u64 fti_gen(struct cpu_state *cs, bool cast)
 {
@@ -532,6 +553,7 @@ static __always_inline void on_flush_request(__u32 reason, __u64 pages, bool cas
 
 	if (!cs)
 		return;
+	fti_learn(cs);
 	/*
 	 * The sender's own part of the flush it just sent (after csd_function_entry(NULL)): same
 	 * key, counted once as a flush. Unless the part returned before flushing (up to date
@@ -889,6 +911,7 @@ static __always_inline void own_part(struct cpu_state *cs, struct ps_tlb_counts 
 	bool ours = cs->send_valid && !cs->send_done;
 	struct tlb_val *v;
 
+	fti_learn(cs);
 	/* a send that queued but had no part here is not this one: another generation */
 	if (ours && cfg.tlb_by_csd && cs->fti) {
 		struct flush_tlb_info *fi = bpf_rdonly_cast(

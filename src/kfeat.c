@@ -321,6 +321,36 @@ uint32_t kfeat_foll_longterm(struct ps_kfeat *k)
 	return 0x10000;
 }
 
+const struct btf_var_secinfo *kfeat_datasec_var(const struct btf *b, const char *sec,
+						const char *var)
+{
+	int id = b ? btf__find_by_name_kind(b, sec, BTF_KIND_DATASEC) : -ENOENT;
+	const struct btf_type *t;
+	const struct btf_var_secinfo *vs;
+
+	if (id < 0)
+		return NULL;
+	t = btf__type_by_id(b, id);
+	vs = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(b, vs->type);
+
+		if (v && !strcmp(btf__name_by_offset(b, v->name_off), var))
+			return vs;
+	}
+	return NULL;
+}
+
+int64_t kfeat_fti_from_rq(struct ps_kfeat *k)
+{
+	const struct btf_var_secinfo *fti =
+		kfeat_datasec_var(k->vmlinux_btf, ".data..percpu", "flush_tlb_info");
+	const struct btf_var_secinfo *rq =
+		kfeat_datasec_var(k->vmlinux_btf, ".data..percpu", "runqueues");
+
+	return fti && rq ? (int64_t)fti->offset - (int64_t)rq->offset : 0;
+}
+
 int kfeat_try_fentry(struct ps_kfeat *k, const char *func)
 {
 	int *c = cached('f', func);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct btf;
+struct btf_var_secinfo;
 
 struct ps_kfeat {
 	char release[65];
@@ -45,6 +46,17 @@ int kfeat_enum_value(struct ps_kfeat *k, const char *name, int64_t *val);
 /* The gup_flags bit FOLL_LONGTERM on this kernel: the BTF enumerator where FOLL_ flags are
  * enums (6.12, 6.18), 0x10000 where they were macros (6.1). 0 without BTF. */
 uint32_t kfeat_foll_longterm(struct ps_kfeat *k);
+
+/* The entry of variable `var` in DATASEC `sec` of BTF b (its offset in the section), or NULL. */
+const struct btf_var_secinfo *kfeat_datasec_var(const struct btf *b, const char *sec,
+						const char *var);
+/*
+ * How far this CPU's flush_tlb_info lies from its runqueue: both are per-CPU variables, whose
+ * offsets in .data..percpu vmlinux BTF lists (kallsyms has no data symbols on many kernels).
+ * BPF finds the runqueue through the current task and so the flush_tlb_info of a CPU that has
+ * not queued a shootdown yet. 0 where BTF lacks either.
+ */
+int64_t kfeat_fti_from_rq(struct ps_kfeat *k);
 
 /* kallsyms text address of a symbol, 0 if absent or hidden (kptr_restrict). */
 uint64_t kfeat_ksym(const char *name);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include "loader.h"
+#include "kfeat.h"
 #include "log.h"
 #include "util.h"
 
@@ -93,16 +94,10 @@ bool loader_has_prog(const char *name)
 static struct bpf_map *global_var_map(struct bpf_object *obj, const char *sec, const char *var,
 				      size_t size, size_t *off)
 {
-	struct btf *btf = bpf_object__btf(obj);
-	const struct btf_type *t;
-	const struct btf_var_secinfo *vs;
+	const struct btf_var_secinfo *vs = kfeat_datasec_var(bpf_object__btf(obj), sec, var);
 	struct bpf_map *map;
-	int id;
 
-	if (!btf)
-		return NULL;
-	id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
-	if (id < 0)
+	if (!vs)
 		return NULL;
 	bpf_object__for_each_map (map, obj) {
 		const char *n = bpf_map__name(map);
@@ -111,20 +106,10 @@ static struct bpf_map *global_var_map(struct bpf_object *obj, const char *sec, c
 		if (bpf_map__is_internal(map) && ln >= ls && !strcmp(n + ln - ls, sec))
 			break;
 	}
-	if (!map)
+	if (!map || vs->size != size || vs->offset + size > bpf_map__value_size(map))
 		return NULL;
-	t = btf__type_by_id(btf, id);
-	vs = btf_var_secinfos(t);
-	for (int i = 0; i < btf_vlen(t); i++, vs++) {
-		const struct btf_type *v = btf__type_by_id(btf, vs->type);
-
-		if (!strcmp(btf__name_by_offset(btf, v->name_off), var) && vs->size == size &&
-		    vs->offset + size <= bpf_map__value_size(map)) {
-			*off = vs->offset;
-			return map;
-		}
-	}
-	return NULL;
+	*off = vs->offset;
+	return map;
 }
 
 /* Before load: the address of a global in the object's initial data. */

@@ -6,7 +6,8 @@
  * whole time, so every change that needs a flush must interrupt CPU 1. The TLB row of
  * /proc/interrupts, read just before and just after, is printed beside the number of syscalls.
  * --pin registers the changed memory as an io_uring fixed buffer first (a FOLL_LONGTERM pin), so
- * that every flush is one over a pinned range. --readers N runs N threads B, on CPUs 1..N: every
+ * that every flush is one over a pinned range; --pin-apart pins a region of the same size that
+ * no iteration changes, so that none is. --readers N runs N threads B, on CPUs 1..N: every
  * flush then interrupts N CPUs at once. --senders 2 runs a second thread A on CPU 1 (the readers
  * then start at CPU 2), changing a region of its own: two CPUs send shootdowns to the same
  * targets at once, and to each other.
@@ -54,7 +55,9 @@ struct tlbload {
 	unsigned long pages;
 	bool loop;
 	bool pin;
-	int ring_fd; /* --pin: the ring holding mem as its fixed buffer */
+	bool pin_apart; /* --pin-apart: the pinned region is not the changed one */
+	char *pin_mem;	/* the pinned region */
+	int ring_fd;	/* --pin: the ring holding mem as its fixed buffer */
 	unsigned long readers;
 	unsigned long senders;
 	int first_reader; /* CPU of the first thread B */
@@ -119,6 +122,8 @@ static void usage(FILE *f)
 		"  --loop                        benchmark: run at once, no stdin, exit\n"
 		"  --pin                         pin the memory first (io_uring fixed buffer;\n"
 		"                                mprotect only)\n"
+		"  --pin-apart                   pin a region of the same size that no\n"
+		"                                iteration changes (mprotect only)\n"
 		"  --help                        this text\n"
 		"commands on stdin: go exit\n");
 }
@@ -329,9 +334,12 @@ static void setup(struct tlbload *t)
 	if (t->senders > 1)
 		t->mem2 = map_region(t->len, page_size);
 	touch_pages(t->own, t->readers * page_size, page_size);
-	if (t->pin) {
+	if (t->pin || t->pin_apart) {
 		struct io_uring_params p = {0};
-		struct iovec iov = {.iov_base = t->mem, .iov_len = t->len};
+		struct iovec iov = {.iov_len = t->len};
+
+		t->pin_mem = t->pin_apart ? map_region(t->len, page_size) : t->mem;
+		iov.iov_base = t->pin_mem;
 
 		t->ring_fd = sys_io_uring_setup(1, &p);
 		if (t->ring_fd < 0)
@@ -540,6 +548,7 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 		{"pages", required_argument, NULL, 'p'},
 		{"loop", no_argument, NULL, 'l'},
 		{"pin", no_argument, NULL, 'P'},
+		{"pin-apart", no_argument, NULL, 'A'},
 		{"readers", required_argument, NULL, 'r'},
 		{"senders", required_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
@@ -574,6 +583,9 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 		case 'P':
 			t->pin = true;
 			break;
+		case 'A':
+			t->pin_apart = true;
+			break;
 		case 'r':
 			t->readers = parse_count(optarg, "--readers", MAX_READERS);
 			break;
@@ -590,8 +602,12 @@ static void parse_args(struct tlbload *t, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument", argv[optind]);
+	if (t->pin && t->pin_apart)
+		usage_error("--pin and --pin-apart exclude each other", "--pin-apart");
 	if (t->pin && t->op != OP_MPROTECT)
 		usage_error("--pin goes with --op mprotect only", op_names[t->op]);
+	if (t->pin_apart && t->op != OP_MPROTECT)
+		usage_error("--pin-apart goes with --op mprotect only", op_names[t->op]);
 	if (t->senders > 1 && (t->op != OP_MPROTECT || t->pin))
 		usage_error("--senders 2 goes with --op mprotect only, without --pin",
 			    op_names[t->op]);
@@ -607,9 +623,10 @@ int main(int argc, char **argv)
 	parse_args(&t, argc, argv);
 	setup(&t);
 	printf("ready pid=%d tid_a=%d tid_b=%d cpus=%d,%d op=%s iters=%lu pages=%lu addr=%p "
-	       "pinned=%d readers=%lu senders=%lu migrator=%d\n",
+	       "pinned=%d readers=%lu senders=%lu migrator=%d pin_addr=%p\n",
 	       (int)getpid(), (int)t.tid_a, (int)t.tid_b, CPU_A, t.first_reader, op_names[t.op],
-	       t.iters, t.pages, (void *)t.mem, t.pin, t.readers, t.senders, (int)t.migrator);
+	       t.iters, t.pages, (void *)t.mem, t.pin || t.pin_apart, t.readers, t.senders,
+	       (int)t.migrator, (void *)t.pin_mem);
 	if (t.loop)
 		run(&t);
 	else

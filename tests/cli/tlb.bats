@@ -41,7 +41,8 @@ teardown() {
 }
 
 # Run tlbload ARGS under `pinscope report -j` (extra pinscope options in PS_ARGS; PS_TEXT=1: the
-# text report instead); sets DONE (tlbload's done line), PID, DELTA (its /proc/interrupts TLB
+# text report instead; PS_WATCH=1: go once pinscope says it counts flushes over tlbload's pinned
+# range, which it learns at a tick); sets DONE (tlbload's done line), PID, DELTA (its /proc/interrupts TLB
 # delta) and R (the report file).
 run_tlbload() {
 	# a fresh log: start_pinscope waits for its ready line, which an earlier run left there
@@ -49,6 +50,8 @@ run_tlbload() {
 	start_pinscope report -d 300 $([ -n "${PS_TEXT:-}" ] || echo -j) --no-seed ${PS_ARGS:-}
 	start_workload tlbload "$@"
 	PID=$(field "$READY_LINE" pid)
+	[ -z "${PS_WATCH:-}" ] ||
+		wait_line "$PS_ERR" 10 "tlb: counting flushes over [0-9]+ pinned range\(s\) of pid $PID$"
 	DONE=$(wl_cmd go)
 	[[ "$DONE" == done* ]] || { echo "tlbload: $DONE"; return 1; }
 	DELTA=$(field "$DONE" tlb_ipi_delta)
@@ -145,6 +148,29 @@ delivery_whole() {
 		# one other CPU: a request queued its one shootdown, or none (the CPU was idle)
 		[ $((mine + noipi)) -eq "$req" ]
 	fi
+}
+
+# Every request's pages and range are read from the sender CPU's flush_tlb_info, whose address
+# BPF finds before that CPU queues a shootdown (its runqueue's, plus their distance in BTF): so a
+# request that queues none (the other CPU idle, or a paravirtual flush) is measured too. Without
+# the address a request's range is unknown: 0 pages, and over every pinned range of the process.
+@test "every mprotect request has its pages; it is over the pinned range, or beside it" {
+	[ -e /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ] &&
+		skip "io_uring is disabled (kernel.io_uring_disabled)"
+	for how in pin pin-apart; do
+		PS_ARGS="-i 0.1" PS_WATCH=1 run_tlbload --iters 2000 --pages 4 --op mprotect "--$how"
+		req=$(tlb_sum requests mprotect)
+		on=$(tlb_sum flushes_on_pinned mprotect)
+		echo "--$how: $req requests for $(field "$DONE" ops) mprotects, $(tlb_sum request_pages mprotect) pages, $on over the pinned range ($(tlb_sum pages_on_pinned mprotect) pages)"
+		[ "$req" -gt 0 ]
+		[ "$(tlb_sum request_pages mprotect)" -eq $((req * 4)) ]
+		[ "$(tlb_sum full_flushes mprotect)" -eq 0 ]
+		if [ "$how" = pin ]; then
+			[ "$on" -eq "$req" ] && [ "$(tlb_sum pages_on_pinned mprotect)" -eq $((req * 4)) ]
+		else
+			[ "$on" -eq 0 ] && [ "$(tlb_sum pages_on_pinned mprotect)" -eq 0 ]
+		fi
+	done
 }
 
 @test "the text report says when no request sent a shootdown IPI" {
@@ -339,6 +365,12 @@ delivery_whole() {
 	run "$PINSCOPE_TOOLS/tlbload" --op migrate --pin
 	[ "$status" -eq 2 ]
 	[ "${lines[0]}" = "tlbload: --pin goes with --op mprotect only: migrate" ]
+	run "$PINSCOPE_TOOLS/tlbload" --op munmap --pin-apart
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --pin-apart goes with --op mprotect only: munmap" ]
+	run "$PINSCOPE_TOOLS/tlbload" --pin --pin-apart
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "tlbload: --pin and --pin-apart exclude each other: --pin-apart" ]
 	# one CPU more than there are: the readers, thread A and the migrator each need one
 	run "$PINSCOPE_TOOLS/tlbload" --loop --iters 1 --readers "$(nproc)"
 	[ "$status" -eq 1 ]

@@ -24,6 +24,7 @@ pins_syscall
 tlb_report
 tlb_report_local
 tlb_pinned
+tlb_pinned_apart
 "
 
 # Booted apart with 4 CPUs in two NUMA nodes (tests/guest/run.sh: pstest.set=smp4). Four vCPUs
@@ -329,12 +330,15 @@ tlb_capture() {
 	run_bg tlbload tlbload --iters "${TLB_ITERS:-10000}" "$@"
 	wait_for_line tlbload '^ready '
 	pid=$(field "$LINE" pid)
-	# --op migrate: the flushes are the migrator's (a child process), caused by move_pages
+	# --op migrate: the flushes are caused by move_pages in the migrator (a child process).
+	# A flush is charged to the process whose mm it names: tlbload's on 6.1, which flushes each
+	# page as it unmaps it; a batched flush (6.4+) names none and is charged to its sender.
 	row_pid=$pid row_cause=mprotect
 	if [ "$(field "$LINE" migrator)" != 0 ]; then
-		row_pid=$(field "$LINE" migrator) row_cause=migration
+		row_cause=migration
+		[ "$(pstest_kver)" = 6.1 ] || row_pid=$(field "$LINE" migrator)
 	fi
-	case " $* " in *" --pin "*)
+	case " $* " in *" --pin "* | *" --pin-apart "*)
 		assert_eq "tlbload pinned its page" "$(field "$LINE" pinned)" 1
 		wait_for_line ps "tlb: counting flushes over 1 pinned range\\(s\\) of pid $pid\$"
 		;;
@@ -374,6 +378,10 @@ requests_whole_check() {
 	echo "# $PSTEST_NAME: tlbload mprotect: $req requests for $ops mprotects, $mine with a shootdown, $noipi without"
 	[ "$req" -le "$ops" ] || fail "$req requests for $ops mprotects"
 	assert_eq "requests: with a shootdown + without" "$((mine + noipi))" "$req"
+	# each of one page, read from the sender's flush_tlb_info: also a CPU's first request,
+	# sent before any shootdown from that CPU named its address
+	assert_eq "pages of the requests" "$(json_val "$ROW" request_pages)" "$req"
+	assert_eq "full flushes" "$(json_val "$ROW" full_flushes)" 0
 }
 
 tlb_run() { # tlb_run PINSCOPE-OPTIONS...: tlb_capture with --tlb-sample 1, and the count checks
@@ -447,6 +455,21 @@ t_tlb_pinned() {
 		# 6.1: tlb_flush is attached, so its local flushes of the page count too
 		[ "$on" -ge $((req + 10000)) ] || fail "$on flushes over the pinned range: fewer than $req sent + 10000 local"
 	fi
+}
+
+# The same beside a pinned range: tlbload --pin-apart pins a page it never changes, so none of
+# its flushes is over it. A flush whose range is not known (its sender's flush_tlb_info not
+# found) would be taken as over every pinned range of the process.
+t_tlb_pinned_apart() {
+	need_cmd pinscope
+	need_cmd tlbload
+	TLB_ITERS=3000 tlb_capture "-i 0.2" --pin-apart
+	req=$(json_val "$ROW" requests)
+	on=$(json_val "$ROW" flushes_on_pinned)
+	echo "# $PSTEST_NAME: tlbload mprotect: $req requests, local flushes $(json_val "$ROW" local_flushes), $on over the pinned range ($(json_val "$ROW" pages_on_pinned) pages)"
+	assert_gt "requests" "$req" 0
+	assert_eq "flushes over the pinned range" "$on" 0
+	assert_eq "pages over the pinned range" "$(json_val "$ROW" pages_on_pinned)" 0
 }
 
 # Sends to two CPUs at once (tlbload --readers 2: its mm runs on CPUs 1 and 2; 4 vCPUs). One
@@ -526,7 +549,8 @@ t_tlb_two_senders() {
 # tlbload's mm) unmaps with TTU_BATCH_FLUSH on 6.4+, and arch_tlbbatch_flush sends a flush that
 # names no mm and has no generation, from a CPU outside its targets: consecutive sends are told
 # apart only by their queues starting again from the lowest CPU. Charged to the migrator, as
-# migration. 6.1 flushes each page as it unmaps it (flush_tlb_mm_range): counted the same way.
+# migration. 6.1 flushes each page as it unmaps it (flush_tlb_mm_range): counted the same way,
+# charged to tlbload, whose mm each flush names.
 t_tlb_batch_migrate() {
 	need_cmd pinscope
 	need_cmd tlbload
