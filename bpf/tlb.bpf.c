@@ -101,8 +101,9 @@ struct {
 } tlb_global SEC(".maps");
 
 struct cpu_state {
-	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), learnt
-	 * from the first shootdown it queues: kallsyms has no per-CPU symbols to find it by. */
+	/* This CPU's flush_tlb_info (the per-CPU request that get_flush_tlb_info() fills), found
+	 * from its runqueue (fti_learn), else learnt from the first shootdown it queues: kallsyms
+	 * has no per-CPU symbols to find it by. */
 	__u64 fti;
 	/* Sender side: the flush this CPU is sending (a timed shootdown copies its key and time
 	 * into the target's stamp slot, stamp_target). */
@@ -687,8 +688,9 @@ static __always_inline void count_shootdown(struct cpu_state *cs, const struct t
 
 /*
  * cfg.tlb_by_csd: a send begins (what tlb_flush reason 4 counts otherwise): the request, under
- * the sender's key. Its range is in this CPU's flush_tlb_info, known once a shootdown queued
- * from here has named it; before that the pages are not counted.
+ * the sender's key. Its range is in this CPU's flush_tlb_info; where its address is not known
+ * yet (no runqueue to find it from, and no shootdown queued from here) the pages are not
+ * counted.
  */
 static __always_inline void csd_request(struct cpu_state *cs, struct ps_tlb_counts *g)
 {

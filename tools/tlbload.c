@@ -57,7 +57,7 @@ struct tlbload {
 	bool pin;
 	bool pin_apart; /* --pin-apart: the pinned region is not the changed one */
 	char *pin_mem;	/* the pinned region */
-	int ring_fd;	/* --pin: the ring holding mem as its fixed buffer */
+	int ring_fd;	/* --pin, --pin-apart: the ring holding pin_mem as its fixed buffer */
 	unsigned long readers;
 	unsigned long senders;
 	int first_reader; /* CPU of the first thread B */
