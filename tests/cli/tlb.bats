@@ -153,7 +153,8 @@ delivery_whole() {
 # Every request's pages and range are read from the sender CPU's flush_tlb_info, whose address
 # BPF finds before that CPU queues a shootdown (its runqueue's, plus their distance in BTF): so a
 # request that queues none (the other CPU idle, or a paravirtual flush) is measured too. Without
-# the address a request's range is unknown: 0 pages, and over every pinned range of the process.
+# the address such a request has 0 pages and is not checked against the pinned ranges (where
+# tlb_flush counts it, it is taken as over every pinned range of the process).
 @test "every mprotect request has its pages; it is over the pinned range, or beside it" {
 	[ -e /proc/sys/kernel/io_uring_disabled ] && [ "$(cat /proc/sys/kernel/io_uring_disabled)" != 0 ] &&
 		skip "io_uring is disabled (kernel.io_uring_disabled)"

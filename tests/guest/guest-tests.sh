@@ -458,8 +458,8 @@ t_tlb_pinned() {
 }
 
 # The same beside a pinned range: tlbload --pin-apart pins a page it never changes, so none of
-# its flushes is over it. A flush whose range is not known (its sender's flush_tlb_info not
-# found) would be taken as over every pinned range of the process.
+# its flushes is over it. Where tlb_flush counts a flush whose range is not known (its sender's
+# flush_tlb_info not found: 6.1 before 20b5afa), it is taken as over every pinned range.
 t_tlb_pinned_apart() {
 	need_cmd pinscope
 	need_cmd tlbload
