@@ -25,6 +25,7 @@ struct ps_opts {
 	uint64_t churn_window_ns; /* --churn-window */
 	uint32_t tlb_sample;	  /* --tlb-sample: 1 shootdown in this many is timed */
 	bool tlb_local;		  /* --tlb-local: tlb_flush too (local flushes, task switches) */
+	bool no_tlb;		  /* --no-tlb: no TLB concern at all */
 	bool json;
 	int verbose;
 	int argc; /* positional arguments left */
@@ -65,6 +66,8 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 	"      --tlb-local        count local TLB flushes and task switches too (a program on\n"   \
 	"                         every switch of mm, ~30 ns each; shootdowns are counted\n"       \
 	"                         without it)\n"                                                   \
+	"      --no-tlb           leave the TLB concern out: no program on the csd, ipi or tlb\n"  \
+	"                         tracepoints (where a probe there costs too much)\n"              \
 	"  -h, --help             this help\n"
 
 int cmd_probes(int argc, char **argv);

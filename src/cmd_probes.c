@@ -16,7 +16,7 @@
 #define MAX_CHOICES 64
 
 static const char usage[] =
-	"Usage: pinscope probes [-j] [-v] [--tlb-local]\n"
+	"Usage: pinscope probes [-j] [-v] [--tlb-local | --no-tlb]\n"
 	"Detect what this kernel allows (BTF, tracefs, which BPF program types load, which\n"
 	"functions and tracepoints exist) and print, for every hook pinscope knows, the tier\n"
 	"chosen here (fentry, kprobe, tracepoint, syscall, procfs, off or unavailable) and why.\n"
@@ -207,7 +207,8 @@ static void trial_load(struct loader **l, const struct ps_opts *o, struct ps_kfe
 	struct session_opts so = {.buffer_bytes = o->buffer_bytes,
 				  .churn_window_ns = o->churn_window_ns,
 				  .tlb_sample = o->tlb_sample,
-				  .tlb_local = o->tlb_local};
+				  .tlb_local = o->tlb_local,
+				  .no_tlb = o->no_tlb};
 	struct ps_cfg cfg = {};
 
 	if (!k->privileged || !k->btf || !*l)
@@ -239,7 +240,8 @@ int cmd_probes(int argc, char **argv)
 			"trial-loaded, so every tier shows EPERM");
 	l = loader_open();
 	n = hooks_choose(&k, loader_has_prog, choices, MAX_CHOICES);
-	trial_load(&l, &o, &k, choices, n, hooks_tlb_mode(choices, n, o.tlb_local), &load);
+	trial_load(&l, &o, &k, choices, n, hooks_tlb_mode(choices, n, o.tlb_local, o.no_tlb),
+		   &load);
 	if (o.json) {
 		print_json(&k, choices, n, &load);
 	} else {

@@ -365,6 +365,7 @@ int cmd_record(int argc, char **argv)
 		.churn_window_ns = o.churn_window_ns,
 		.tlb_sample = o.tlb_sample,
 		.tlb_local = o.tlb_local,
+		.no_tlb = o.no_tlb,
 		.no_seed = ra.no_seed,
 	};
 	session_install_signals();

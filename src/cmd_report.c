@@ -126,6 +126,7 @@ static int run_live(const struct ps_opts *o, const struct report_args *r, struct
 		.churn_window_ns = o->churn_window_ns,
 		.tlb_sample = o->tlb_sample,
 		.tlb_local = o->tlb_local,
+		.no_tlb = o->no_tlb,
 		.no_seed = r->no_seed,
 	};
 	struct live l = {.syms = syms};

@@ -175,6 +175,7 @@ static int run(struct top *t, const struct ps_opts *o, struct agg *a)
 		.churn_window_ns = o->churn_window_ns,
 		.tlb_sample = o->tlb_sample,
 		.tlb_local = o->tlb_local,
+		.no_tlb = o->no_tlb,
 	};
 	struct session_sink sink = {.on_tick = on_tick, .ctx = t};
 	struct view_cfg vc = {

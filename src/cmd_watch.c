@@ -396,6 +396,7 @@ int cmd_watch(int argc, char **argv)
 			.churn_window_ns = o.churn_window_ns,
 			.tlb_sample = o.tlb_sample,
 			.tlb_local = o.tlb_local,
+			.no_tlb = o.no_tlb,
 		};
 		struct session_sink sink = {
 			.on_event = on_event,

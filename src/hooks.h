@@ -91,10 +91,11 @@ bool hooks_need_kfuncs(const struct ps_choice *c, int n);
 /*
  * The TLB concern's mode. Where the csd tracepoints count shootdowns, tlb.flush (tlb_flush,
  * which runs on every switch of mm) is left out unless `local` (--tlb-local) and tlb.handled
- * (csd_function_exit) ends the handlers instead; otherwise tlb.handled is left out. Returns
- * true when tlb_flush is left out (struct ps_cfg.tlb_by_csd).
+ * (csd_function_exit) ends the handlers instead; otherwise tlb.handled is left out. `off`
+ * (--no-tlb) leaves every TLB hook out. Returns true when tlb_flush is left out and the csd
+ * tracepoints count (struct ps_cfg.tlb_by_csd).
  */
-bool hooks_tlb_mode(struct ps_choice *c, int n, bool local);
+bool hooks_tlb_mode(struct ps_choice *c, int n, bool local, bool off);
 /* PS_TLB_F_* of the TLB records: what the chosen hooks count (by_csd: hooks_tlb_mode's). */
 uint32_t hooks_tlb_flags(struct ps_choice *c, int n, bool by_csd);
 

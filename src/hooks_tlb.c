@@ -138,12 +138,20 @@ uint32_t hooks_tlb_flags(struct ps_choice *c, int n, bool by_csd)
 	       (sd && sd->chosen >= 0 ? PS_TLB_F_CSD : PS_TLB_F_NO_CSD);
 }
 
-bool hooks_tlb_mode(struct ps_choice *c, int n, bool local)
+bool hooks_tlb_mode(struct ps_choice *c, int n, bool local, bool off)
 {
 	struct ps_choice *sd = find(c, n, "tlb.shootdown"), *handled = find(c, n, "tlb.handled");
-	bool by_csd = !local && sd && sd->chosen >= 0 &&
-		      sd->hook->impls[sd->chosen].tier == PS_TIER_RAW_TP && handled &&
-		      handled->chosen >= 0;
+	bool by_csd;
+
+	if (off) {
+		for (int i = 0; i < n; i++)
+			if (!strcmp(c[i].hook->concern, "tlb"))
+				leave_out(&c[i], "--no-tlb leaves the TLB concern out");
+		return false;
+	}
+	by_csd = !local && sd && sd->chosen >= 0 &&
+		 sd->hook->impls[sd->chosen].tier == PS_TIER_RAW_TP && handled &&
+		 handled->chosen >= 0;
 
 	if (by_csd)
 		leave_out(find(c, n, "tlb.flush"),

@@ -23,6 +23,7 @@ static const struct option common[] = {
 	{"churn-window", required_argument, NULL, 0x101},
 	{"tlb-sample", required_argument, NULL, 0x102},
 	{"tlb-local", no_argument, NULL, 0x103},
+	{"no-tlb", no_argument, NULL, 0x104},
 };
 
 static const char *cur_cmd = "pinscope";
@@ -149,6 +150,9 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 		case 0x103:
 			o->tlb_local = true;
 			break;
+		case 0x104:
+			o->no_tlb = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return PS_EXIT_OK;
@@ -166,6 +170,8 @@ int opts_parse(int argc, char **argv, struct ps_opts *o, const struct option *ex
 		}
 		}
 	}
+	if (o->tlb_local && o->no_tlb)
+		return usage_error(cur_cmd, "--tlb-local and --no-tlb exclude each other");
 	o->argc = argc - optind;
 	o->argv = argv + optind;
 	return -1;

@@ -482,7 +482,7 @@ int session_run(const struct session_opts *o, struct agg *a, const struct sessio
 		goto out;
 	loader_ring_size(r.l, o->buffer_bytes);
 	n = hooks_choose_first(&k, loader_has_prog, choices, MAX_CHOICES);
-	cfg.tlb_by_csd = hooks_tlb_mode(choices, n, o->tlb_local);
+	cfg.tlb_by_csd = hooks_tlb_mode(choices, n, o->tlb_local, o->no_tlb);
 	for (int i = 0; i < n; i++) {
 		const struct ps_choice *c = &choices[i];
 

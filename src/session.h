@@ -23,6 +23,7 @@ struct session_opts {
 	uint64_t churn_window_ns; /* struct ps_churn (bpf/events.h); 0: every operation reported */
 	uint32_t tlb_sample;	  /* 1 shootdown in this many is timed; 0: PS_TLB_SAMPLE_DEFAULT */
 	bool tlb_local; /* attach tlb_flush where the csd tracepoints would do (hooks.h) */
+	bool no_tlb;	/* no TLB hook at all (hooks.h) */
 	bool no_seed;
 };
 

@@ -94,4 +94,10 @@ load helpers
 	BENCH_IDLE_MAX=-1 run "$bench"
 	[ "$status" -eq 1 ]
 	[ "$output" = "bench: BENCH_IDLE_MAX: '-1' is not a number" ]
+	BENCH_MODES="base livee" run "$bench"
+	[ "$status" -eq 1 ]
+	[ "$output" = "bench: BENCH_MODES: 'livee' is not one of: base floor live local record bpftrace other notlb" ]
+	BENCH_WORKLOADS="tlb tlbb" run "$bench"
+	[ "$status" -eq 1 ]
+	[ "$output" = "bench: BENCH_WORKLOADS: 'tlbb' is not one of: uring tlb sched pinstorm pinpace" ]
 }

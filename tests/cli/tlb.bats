@@ -319,6 +319,31 @@ delivery_whole() {
 	[ "$(tlb_sum flushes_on_pinned mprotect)" -eq 0 ]
 }
 
+# Where a probe on the flush path costs too much (under PVM any probe on csd_function_entry costs
+# each two-thread mprotect 4-6 us), an operator can leave the TLB concern out and keep the rest.
+@test "--no-tlb leaves the TLB concern out: no TLB program, no TLB section; pins still seen" {
+	start_pinscope report -d 300 -j --no-seed --no-tlb
+	start_workload tlbload --iters 2000 --pin
+	PID=$(field "$READY_LINE" pid)
+	DONE=$(wl_cmd go)
+	[[ "$DONE" == done* ]]
+	stop_workload
+	WL_PID=
+	stop_pinscope
+	PS_PID=
+	! grep -q 'attached tlb_' "$PS_ERR"
+	grep -q 'attached pins_' "$PS_ERR"
+	[ "$(json_get "$PS_OUT" "d['tlb']")" = None ]
+	[ "$(json_get "$PS_OUT" "[p['comm'] for p in d['processes'] if p['pid']==$PID]")" = "['tlbload']" ]
+	run "$PINSCOPE" probes --no-tlb
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tlb.shootdown "*" off "*"--no-tlb leaves the TLB concern out"* ]]
+	[[ "$output" == *"load: ok"* ]]
+	run "$PINSCOPE" report -d 1s --no-tlb --tlb-local
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "pinscope: report: --tlb-local and --no-tlb exclude each other" ]
+}
+
 @test "probes lists the TLB hooks: raw tracepoints chosen, function tier tried first" {
 	run "$PINSCOPE" probes
 	[ "$status" -eq 0 ]

@@ -88,7 +88,7 @@ UNIT_TEST(hooks_tlb_mode_leaves_tlb_flush_out_where_csd_counts)
 	int n = tlb_choices(c, true);
 
 	CHECK(c[0].chosen >= 0 && c[1].chosen >= 0 && c[2].chosen >= 0);
-	CHECK(hooks_tlb_mode(c, n, false));
+	CHECK(hooks_tlb_mode(c, n, false, false));
 	CHECK_EQ(c[0].chosen, -1);
 	CHECK(!strcmp(choice_tier(&c[0]), "off"));
 	CHECK(strstr(c[0].off, "--tlb-local"));
@@ -98,14 +98,27 @@ UNIT_TEST(hooks_tlb_mode_leaves_tlb_flush_out_where_csd_counts)
 
 	/* --tlb-local: tlb_flush ends the handlers, csd_function_exit is left out */
 	n = tlb_choices(c, true);
-	CHECK(!hooks_tlb_mode(c, n, true));
+	CHECK(!hooks_tlb_mode(c, n, true, false));
 	CHECK(hooks_prog_wanted(c, n, "tlb_flush_cast_rtp"));
 	CHECK(!hooks_prog_wanted(c, n, "tlb_csd_exit_rtp"));
 	CHECK(!strcmp(choice_tier(&c[2]), "off"));
 
 	/* 6.1: no csd tracepoints, tlb_flush is all there is, whatever the option */
 	n = tlb_choices(c, false);
-	CHECK(!hooks_tlb_mode(c, n, false));
+	CHECK(!hooks_tlb_mode(c, n, false, false));
 	CHECK(hooks_prog_wanted(c, n, "tlb_flush_cast_rtp"));
 	CHECK(!strcmp(choice_tier(&c[2]), "unavailable"));
+
+	/* --no-tlb: every TLB hook chosen is left out, saying why; the unavailable stays so */
+	for (int csd = 0; csd <= 1; csd++) {
+		n = tlb_choices(c, csd);
+		CHECK(!hooks_tlb_mode(c, n, false, true));
+		CHECK(!hooks_prog_wanted(c, n, "tlb_flush_cast_rtp"));
+		CHECK(!hooks_prog_wanted(c, n, "tlb_csd_queue_rtp"));
+		CHECK(!hooks_prog_wanted(c, n, "tlb_csd_entry_rtp"));
+		CHECK(!hooks_prog_wanted(c, n, "tlb_csd_exit_rtp"));
+		CHECK(!strcmp(choice_tier(&c[0]), "off"));
+		CHECK(strstr(c[0].off, "--no-tlb"));
+		CHECK(!strcmp(choice_tier(&c[2]), csd ? "off" : "unavailable"));
+	}
 }

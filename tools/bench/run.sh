@@ -12,7 +12,7 @@
 #   BENCH_PAIRS [10]        rounds; each runs every mode once, in an order that rotates and reverses
 #   BENCH_SECONDS [3]       length of one untraced run (iterations are calibrated to it)
 #   BENCH_WORKLOADS [uring tlb sched pinstorm pinpace]
-#   BENCH_MODES [base floor live local record bpftrace]
+#   BENCH_MODES [base floor live local record bpftrace]; notlb (live --no-tlb) when asked for
 #   BENCH_CPU [1]           CPU for pinload and for both ends of perf bench sched pipe
 #   BENCH_IDLE_MAX [0.25]   busy CPU cores (all processes) below which the machine counts as idle
 #   BENCH_IDLE_SAMPLE [0.5] seconds over which that is measured before every run
@@ -95,6 +95,13 @@ for n in BENCH_IDLE_MAX BENCH_IDLE_SAMPLE; do
 done
 [ "$BENCH_PROG_STATS" = 0 ] || [ "$BENCH_PROG_STATS" = 1 ] ||
 	die "BENCH_PROG_STATS: '$BENCH_PROG_STATS' is not 0 or 1"
+for m in $BENCH_MODES; do
+	[[ " $MODES_ALL other notlb " == *" $m "* ]] ||
+		die "BENCH_MODES: '$m' is not one of: $MODES_ALL other notlb"
+done
+for w in $BENCH_WORKLOADS; do
+	[[ " $WORKLOADS_ALL " == *" $w "* ]] || die "BENCH_WORKLOADS: '$w' is not one of: $WORKLOADS_ALL"
+done
 
 [ "$(id -u)" -eq 0 ] || die "needs root (BPF, perf, bpf_stats): run 'sudo make bench'"
 for t in jq taskset perf; do

@@ -5,7 +5,8 @@
 
 MODES_ALL="base floor live local record bpftrace"
 # PINSCOPE_OTHER=path adds the mode "other": the same as live with another pinscope binary, for
-# an A/B of a change inside one interleaved run.
+# an A/B of a change inside one interleaved run. "notlb" (asked for in BENCH_MODES) is live with
+# --no-tlb: what the TLB concern costs a workload.
 BT_DIR=$(dirname "${BASH_SOURCE[0]}")/bpftrace
 
 mode_desc() {
@@ -14,6 +15,7 @@ mode_desc() {
 	floor) echo "empty BPF programs (r0 = 0) on the tracepoints pinscope attaches here: ${FLOOR_TPS[*]} (what any program there costs)" ;;
 	live) echo "pinscope report (live aggregate, 1 s ticks)" ;;
 	local) echo "pinscope report --tlb-local (live, tlb_flush attached too: local flushes and task switches, as the bpftrace script counts them)" ;;
+	notlb) echo "pinscope report --no-tlb (live, the TLB concern left out)" ;;
 	other) echo "$PINSCOPE_OTHER report (live aggregate, 1 s ticks)" ;;
 	record) echo "pinscope record (events to a file)" ;;
 	bpftrace) echo "bpftrace $(bpftrace --version 2>/dev/null | awk '{ print $2 }'): $BT_SCRIPTS" ;;
@@ -32,7 +34,7 @@ mode_available() {
 			MODE_WHY="pinscope attaches no raw tracepoint or tracepoint here"
 		fi
 		;;
-	live | local) [ -x "$PINSCOPE" ] || MODE_WHY="no $PINSCOPE (run make)" ;;
+	live | local | notlb) [ -x "$PINSCOPE" ] || MODE_WHY="no $PINSCOPE (run make)" ;;
 	other) [ -x "${PINSCOPE_OTHER:-}" ] || MODE_WHY="PINSCOPE_OTHER is not an executable" ;;
 	record)
 		if ! "$PINSCOPE" record --help >/dev/null 2>&1; then
@@ -115,10 +117,10 @@ tracer_start() {
 	TRACER_PID='' TRACER_ERR=''
 	t0=$EPOCHREALTIME
 	case $mode in
-	live | other | local)
+	live | other | local | notlb)
 		"${LOADER_PIN[@]}" "$([ "$mode" = other ] && echo "$PINSCOPE_OTHER" || echo "$PINSCOPE")" \
 			report -d 10h -j -v \
-			$([ "$mode" = local ] && echo --tlb-local) \
+			$([ "$mode" = local ] && echo --tlb-local) $([ "$mode" = notlb ] && echo --no-tlb) \
 			>"$dir/tracer.out" 2> >(ready_tee "$dir/tracer.err" "ready:") &
 		;;
 	floor)
@@ -175,7 +177,7 @@ pinscope_counts() {
 tracer_counts() {
 	local mode=$1 dir=$2
 	case $mode in
-	live | other | local) pinscope_counts "$dir/tracer.out" ;;
+	live | other | local | notlb) pinscope_counts "$dir/tracer.out" ;;
 	floor) echo '{"events": null, "lost": null}' ;;
 	record)
 		"$PINSCOPE" report "$dir/trace.pscope" -j >"$dir/replay.json" 2>>"$dir/tracer.err" &&
