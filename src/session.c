@@ -425,11 +425,12 @@ void session_cfg(const struct session_opts *o, struct ps_kfeat *k, struct ps_cfg
 	cfg->flush_tlb_func = kfeat_ksym("flush_tlb_func");
 	cfg->do_flush_tlb_all = kfeat_ksym("do_flush_tlb_all");
 	cfg->do_kernel_range_flush = kfeat_ksym("do_kernel_range_flush");
-	cfg->fti_from_rq = kfeat_fti_from_rq(k);
+	/* --no-tlb loads no TLB program: nothing reads it */
+	cfg->fti_from_rq = o->no_tlb ? 0 : kfeat_fti_from_rq(k);
 	if (cfg->fti_from_rq)
 		ps_info(1, "tlb: a CPU's flush_tlb_info lies at its runqueue %+lld (vmlinux BTF)",
 			(long long)cfg->fti_from_rq);
-	else
+	else if (!o->no_tlb)
 		ps_info(1, "tlb: flush_tlb_info or runqueues not in vmlinux BTF: a CPU's requests "
 			   "have their pages once it has queued a shootdown");
 	cfg->kvm_ack_kick = kfeat_ksym("ack_kick");

@@ -96,8 +96,7 @@ done
 [ "$BENCH_PROG_STATS" = 0 ] || [ "$BENCH_PROG_STATS" = 1 ] ||
 	die "BENCH_PROG_STATS: '$BENCH_PROG_STATS' is not 0 or 1"
 for m in $BENCH_MODES; do
-	[[ " $MODES_ALL other notlb " == *" $m "* ]] ||
-		die "BENCH_MODES: '$m' is not one of: $MODES_ALL other notlb"
+	[[ " $MODES_KNOWN " == *" $m "* ]] || die "BENCH_MODES: '$m' is not one of: $MODES_KNOWN"
 done
 for w in $BENCH_WORKLOADS; do
 	[[ " $WORKLOADS_ALL " == *" $w "* ]] || die "BENCH_WORKLOADS: '$w' is not one of: $WORKLOADS_ALL"

@@ -4,6 +4,8 @@
 # ready (every probe attached) before the workload starts; it is stopped with SIGINT after it.
 
 MODES_ALL="base floor live local record bpftrace"
+# Every mode BENCH_MODES may name: those run by default and those run only when asked for.
+MODES_KNOWN="$MODES_ALL other notlb"
 # PINSCOPE_OTHER=path adds the mode "other": the same as live with another pinscope binary, for
 # an A/B of a change inside one interleaved run. "notlb" (asked for in BENCH_MODES) is live with
 # --no-tlb: what the TLB concern costs a workload.
